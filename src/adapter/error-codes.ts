@@ -1,0 +1,13 @@
+/** Failures while reading or writing an adapter. */
+export const ADAPTER_ERROR_CODES = [
+  'ADAPTER_FORMAT_UNKNOWN', // no importer recognises the files
+  'ADAPTER_NOT_FOUND', // the folder holds no adapter weights
+  'ADAPTER_CONFIG_INVALID', // adapter_config.json is not valid JSON or has wrong types
+  'ADAPTER_CONFIG_MISMATCH', // the config contradicts the tensors (rank, targets)
+  'ADAPTER_RANK_MISMATCH', // A and B disagree on the rank
+  'ADAPTER_MISSING_FACTOR', // a module has A but no B, or the reverse
+  'ADAPTER_SHAPE_INVALID', // a factor has an impossible shape (not 2-D, zero rank…)
+  'ADAPTER_NONFINITE', // NaN or Inf in a factor
+  'ADAPTER_EMPTY', // no LoRA modules at all
+] as const;
+export type AdapterErrorCode = (typeof ADAPTER_ERROR_CODES)[number];
