@@ -1,32 +1,67 @@
 // The safetensors dtype table, and decoders/encoders between stored bytes and floats.
+//
+// The table is the reference implementation's full `Dtype` enum, with bits per element
+// (sub-byte dtypes F4 and F6_* included). Names are case-sensitive.
+// Encoders round once, from the float64 value, to nearest-even (round-to-odd via f32, so no double rounding).
 import { WorkbenchError } from './errors.ts';
 
-export const DTYPE_BYTES = {
-  BOOL: 1,
-  U8: 1,
-  I8: 1,
-  F8_E5M2: 1,
-  F8_E4M3: 1,
-  F8_E8M0: 1,
-  I16: 2,
-  U16: 2,
-  F16: 2,
-  BF16: 2,
-  I32: 4,
-  U32: 4,
-  F32: 4,
-  F64: 8,
-  I64: 8,
-  U64: 8,
-  C64: 8,
+export const DTYPE_BITS = {
+  BOOL: 8,
+  F4: 4,
+  F6_E2M3: 6,
+  F6_E3M2: 6,
+  U8: 8,
+  I8: 8,
+  F8_E5M2: 8,
+  F8_E4M3: 8,
+  F8_E8M0: 8,
+  F8_E4M3FNUZ: 8,
+  F8_E5M2FNUZ: 8,
+  I16: 16,
+  U16: 16,
+  F16: 16,
+  BF16: 16,
+  I32: 32,
+  U32: 32,
+  F32: 32,
+  C64: 64,
+  F64: 64,
+  I64: 64,
+  U64: 64,
 } as const satisfies Record<string, number>;
 
-export type DType = keyof typeof DTYPE_BYTES;
-/** Dtypes the workbench writes. */
+export type DType = keyof typeof DTYPE_BITS;
+/** Dtypes the workbench writes from floats. */
 export type FloatDType = 'F32' | 'F16' | 'BF16' | 'F64';
+/** Dtypes `decodeToFloat` understands. */
+export type DecodableDType = FloatDType | 'BOOL' | 'U8' | 'I8' | 'I16' | 'U16' | 'I32' | 'U32' | 'I64' | 'U64';
+
+export const DTYPE_NAMES: readonly DType[] = Object.keys(DTYPE_BITS) as DType[];
+
+/** Bytes per element; fractional (0.5, 0.75) for the sub-byte dtypes F4 and F6_*. */
+export const DTYPE_BYTES = Object.fromEntries(
+  Object.entries(DTYPE_BITS).map(([name, bits]) => [name, bits / 8]),
+) as Readonly<Record<DType, number>>;
 
 export function isDType(value: string): value is DType {
-  return Object.hasOwn(DTYPE_BYTES, value);
+  return Object.hasOwn(DTYPE_BITS, value);
+}
+
+const DECODABLE = new Set<string>(['F32', 'F16', 'BF16', 'F64', 'BOOL', 'U8', 'I8', 'I16', 'U16', 'I32', 'U32', 'I64', 'U64']);
+
+export function isDecodableDType(dtype: DType): dtype is DecodableDType {
+  return DECODABLE.has(dtype);
+}
+
+/** Bytes taken by `elements` values of `dtype`; throws when a sub-byte dtype would end mid-byte. */
+export function byteLengthOf(dtype: DType, elements: number): number {
+  const bits = elements * DTYPE_BITS[dtype];
+  if (bits % 8 !== 0) {
+    throw new WorkbenchError('ST_MISALIGNED_SLICE', `${elements} ${dtype} values take ${bits} bits, not a whole number of bytes`, {
+      details: { dtype, elements, bits },
+    });
+  }
+  return bits / 8;
 }
 
 const f32Scratch = new Float32Array(1);
@@ -50,10 +85,33 @@ export function bf16ToFloat(h: number): number {
   return f32Scratch[0]!;
 }
 
-/** float → bf16 bits with round-to-nearest-even; NaN stays a quiet NaN. */
-export function floatToBf16(value: number): number {
+/**
+ * The float32 nearest `value` under round-to-odd, as bits: when rounding is inexact the last
+ * mantissa bit is forced to 1. Rounding that to a format with at least 2 fewer mantissa bits
+ * (F16, BF16) with round-to-nearest-even equals one correct rounding of the float64 value,
+ * so no double-rounding error creeps in. Returns undefined when |value| overflows float32.
+ */
+function roundToOddF32Bits(value: number): number | undefined {
   f32Scratch[0] = value;
-  const bits = u32Scratch[0]!;
+  const rounded = f32Scratch[0]!;
+  let bits = u32Scratch[0]!;
+  if (rounded !== value && !Number.isNaN(value)) {
+    if (!Number.isFinite(rounded)) {
+      return undefined;
+    }
+    if ((bits & 1) === 0) {
+      bits = Math.abs(rounded) > Math.abs(value) ? bits - 1 : bits + 1;
+    }
+  }
+  return bits >>> 0;
+}
+
+/** float → bf16 bits with one round-to-nearest-even from the float64 value; NaN → quiet NaN. */
+export function floatToBf16(value: number): number {
+  const bits = roundToOddF32Bits(value);
+  if (bits === undefined) {
+    return value < 0 ? 0xff80 : 0x7f80;
+  }
   if ((bits & 0x7f800000) === 0x7f800000 && (bits & 0x007fffff) !== 0) {
     return ((bits >>> 16) | 0x0040) & 0xffff;
   }
@@ -61,10 +119,12 @@ export function floatToBf16(value: number): number {
   return ((bits + 0x7fff + lsb) >>> 16) & 0xffff;
 }
 
-/** float → IEEE half bits with round-to-nearest-even, overflow to ±Inf, gradual underflow. */
+/** float → IEEE half bits with one round-to-nearest-even, overflow to ±Inf, gradual underflow. */
 export function floatToHalf(value: number): number {
-  f32Scratch[0] = value;
-  const x = u32Scratch[0]!;
+  const x = roundToOddF32Bits(value);
+  if (x === undefined) {
+    return value < 0 ? 0xfc00 : 0x7c00;
+  }
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;
@@ -77,7 +137,7 @@ export function floatToHalf(value: number): number {
   }
   if (e <= 0) {
     if (e < -10) {
-      return sign;
+      return sign; // below half the smallest subnormal (2^-25): rounds to ±0
     }
     mant |= 0x800000;
     const shift = 14 - e;
@@ -93,57 +153,98 @@ export function floatToHalf(value: number): number {
   let out = sign | (e << 10) | (mant >>> 13);
   const rem = mant & 0x1fff;
   if (rem > 0x1000 || (rem === 0x1000 && (out & 1) === 1)) {
-    out += 1; // may carry into the exponent, which is the correct rounding to the next binade / Inf
+    out += 1; // may carry into the exponent: the correct rounding to the next binade / Inf
   }
   return out;
 }
 
-/** Decodes little-endian stored bytes to floats. `bytes` may be unaligned. */
-export function decodeToFloat<T extends Float32Array | Float64Array>(
-  dtype: DType,
-  bytes: Uint8Array,
-  out: T,
-): T {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+let halfTable: Float32Array | undefined;
+
+/** All 65,536 half values as float32 (256 KiB, built on first use). */
+function getHalfTable(): Float32Array {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfTable[h] = halfToFloat(h);
+  }
+  return halfTable;
+}
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** A typed view over `bytes` when it is aligned and the host is little-endian, else a copy. */
+function alignedView<T>(bytes: Uint8Array, width: number, make: (buffer: ArrayBufferLike, offset: number, length: number) => T): T {
+  const length = Math.floor(bytes.byteLength / width);
+  if (LITTLE_ENDIAN_HOST && bytes.byteOffset % width === 0) {
+    return make(bytes.buffer, bytes.byteOffset, length);
+  }
+  const copy = bytes.slice(0, length * width);
+  if (!LITTLE_ENDIAN_HOST) {
+    for (let i = 0; i < copy.byteLength; i += width) copy.subarray(i, i + width).reverse();
+  }
+  return make(copy.buffer, 0, length);
+}
+
+/**
+ * Decodes little-endian stored bytes to floats. `bytes` may start at any offset (an unaligned
+ * tensor is copied into an aligned buffer first). 64-bit integers above 2^53 lose precision.
+ */
+export function decodeToFloat<T extends Float32Array | Float64Array>(dtype: DType, bytes: Uint8Array, out: T): T {
   const n = out.length;
   switch (dtype) {
     case 'F32':
-      for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true);
+      out.set(alignedView(bytes, 4, (b, o, l) => new Float32Array(b, o, l)).subarray(0, n));
       return out;
     case 'F64':
-      for (let i = 0; i < n; i++) out[i] = view.getFloat64(i * 8, true);
+      out.set(alignedView(bytes, 8, (b, o, l) => new Float64Array(b, o, l)).subarray(0, n));
       return out;
-    case 'F16':
-      for (let i = 0; i < n; i++) out[i] = halfToFloat(view.getUint16(i * 2, true));
+    case 'F16': {
+      const table = getHalfTable();
+      const src = alignedView(bytes, 2, (b, o, l) => new Uint16Array(b, o, l));
+      for (let i = 0; i < n; i++) out[i] = table[src[i]!]!;
       return out;
-    case 'BF16':
-      for (let i = 0; i < n; i++) out[i] = bf16ToFloat(view.getUint16(i * 2, true));
+    }
+    case 'BF16': {
+      const src = alignedView(bytes, 2, (b, o, l) => new Uint16Array(b, o, l));
+      if (out instanceof Float32Array) {
+        const bits = new Uint32Array(out.buffer, out.byteOffset, n);
+        for (let i = 0; i < n; i++) bits[i] = src[i]! << 16;
+      } else {
+        for (let i = 0; i < n; i++) {
+          u32Scratch[0] = src[i]! << 16;
+          out[i] = f32Scratch[0]!;
+        }
+      }
       return out;
+    }
     case 'I8':
-      for (let i = 0; i < n; i++) out[i] = view.getInt8(i);
+      out.set(new Int8Array(bytes.buffer, bytes.byteOffset, Math.min(n, bytes.byteLength)));
       return out;
     case 'U8':
     case 'BOOL':
-      for (let i = 0; i < n; i++) out[i] = view.getUint8(i);
+      out.set(bytes.subarray(0, n));
       return out;
     case 'I16':
-      for (let i = 0; i < n; i++) out[i] = view.getInt16(i * 2, true);
+      out.set(alignedView(bytes, 2, (b, o, l) => new Int16Array(b, o, l)).subarray(0, n));
       return out;
     case 'U16':
-      for (let i = 0; i < n; i++) out[i] = view.getUint16(i * 2, true);
+      out.set(alignedView(bytes, 2, (b, o, l) => new Uint16Array(b, o, l)).subarray(0, n));
       return out;
     case 'I32':
-      for (let i = 0; i < n; i++) out[i] = view.getInt32(i * 4, true);
+      out.set(alignedView(bytes, 4, (b, o, l) => new Int32Array(b, o, l)).subarray(0, n));
       return out;
     case 'U32':
-      for (let i = 0; i < n; i++) out[i] = view.getUint32(i * 4, true);
+      out.set(alignedView(bytes, 4, (b, o, l) => new Uint32Array(b, o, l)).subarray(0, n));
       return out;
-    case 'I64':
-      for (let i = 0; i < n; i++) out[i] = Number(view.getBigInt64(i * 8, true));
+    case 'I64': {
+      const src = alignedView(bytes, 8, (b, o, l) => new BigInt64Array(b, o, l));
+      for (let i = 0; i < n; i++) out[i] = Number(src[i]!);
       return out;
-    case 'U64':
-      for (let i = 0; i < n; i++) out[i] = Number(view.getBigUint64(i * 8, true));
+    }
+    case 'U64': {
+      const src = alignedView(bytes, 8, (b, o, l) => new BigUint64Array(b, o, l));
+      for (let i = 0; i < n; i++) out[i] = Number(src[i]!);
       return out;
+    }
     default:
       throw new WorkbenchError('ST_DTYPE_UNSUPPORTED', `cannot decode dtype ${dtype} to floats`, {
         details: { dtype },
@@ -151,10 +252,10 @@ export function decodeToFloat<T extends Float32Array | Float64Array>(
   }
 }
 
-/** Encodes floats to little-endian bytes of a float dtype. */
+/** Encodes floats to little-endian bytes of a float dtype (one round-to-nearest-even per value). */
 export function encodeFloats(dtype: FloatDType, values: ArrayLike<number>): Uint8Array {
   const n = values.length;
-  const out = new Uint8Array(n * DTYPE_BYTES[dtype]);
+  const out = new Uint8Array(n * DTYPE_BITS[dtype] / 8);
   const view = new DataView(out.buffer);
   switch (dtype) {
     case 'F32':

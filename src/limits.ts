@@ -20,3 +20,21 @@ export const MAX_LORA_RANK = 65_536;
 
 /** Largest adapter_config.json we read. Real ones are < 10 KB. CWE-770. */
 export const MAX_CONFIG_BYTES = 10_000_000;
+
+/** Largest safetensors dim; real dims are < 2^20 (gguf/hub MAX_TENSOR_DIM). CWE-1284. */
+export const MAX_TENSOR_DIM = 2 ** 32;
+
+/** Largest model.safetensors.index.json we read; a 10k-shard index is a few MB. CWE-770. */
+export const MAX_SHARD_INDEX_BYTES = 64_000_000;
+
+/** Longest a compute-backend probe may take (WebGPU requestAdapter, tfjs backend init) before it counts as unavailable; a driver that never answers must not hang start-up. */
+export const BACKEND_PROBE_TIMEOUT_MS = 5_000;
+
+/** How long a cancelled worker-pool task may take to notice its AbortSignal before its worker thread is terminated (a task stuck in a kernel must not hold a core forever). */
+export const WORKER_ABORT_GRACE_MS = 2_000;
+
+/** Most entries of ΔW the sign-conflict rate visits exactly; above it a seeded row sample is used (cost O(entries·r)). */
+export const SIGN_CONFLICT_MAX_ENTRIES = 4_000_000;
+
+/** Most modules whose MSU projection and similarity matrices a diagnostics report keeps (report size). */
+export const REPORT_MAX_DETAILED_MODULES = 256;

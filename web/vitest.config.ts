@@ -1,7 +1,13 @@
+import { fileURLToPath } from 'node:url';
 import { defineProject } from 'vitest/config';
+import vue from '@vitejs/plugin-vue';
 
-// Dashboard component tests (jsdom). The dashboard's own Vite config adds the Vue plugin.
+// Dashboard component tests (jsdom), with the same Vue plugin and `~` alias as web/vite.config.ts.
 export default defineProject({
+  plugins: [vue()],
+  resolve: {
+    alias: { '~': fileURLToPath(new URL('./src', import.meta.url)) },
+  },
   test: {
     name: 'web',
     environment: 'jsdom',

@@ -74,6 +74,30 @@ export interface Adapter {
   readonly dtype: DType;
   /** Things the loader fixed or noticed (e.g. fan_in_fan_out forced for Conv1D). */
   readonly warnings: readonly string[];
+  /** The safetensors `__metadata__` of the weights file, when it has one. */
+  readonly metadata?: Readonly<Record<string, string>>;
   /** Releases open file handles. */
   close(): Promise<void>;
+}
+
+/** One module handed to an exporter: canonical factors (A r×n, B m×r) and the scale to record. */
+export interface ExportModule {
+  readonly name: string;
+  readonly A: Mat;
+  readonly B: Mat;
+  /** ΔW = scale·B·A. Exporters record alpha = scale·rank (or fold it into B when asked). */
+  readonly scale: number;
+  readonly layout: Layout;
+  readonly doraMagnitude?: Float64Array;
+}
+
+/** What an exporter wrote. */
+export interface WrittenAdapter {
+  /** The folder (PEFT) or file (kohya) that now exists. */
+  readonly path: string;
+  readonly files: readonly SourceFile[];
+  readonly moduleCount: number;
+  readonly tensorCount: number;
+  /** The adapter_config.json written (PEFT), or undefined. */
+  readonly config: Readonly<Record<string, unknown>> | undefined;
 }

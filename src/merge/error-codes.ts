@@ -8,5 +8,7 @@ export const MERGE_ERROR_CODES = [
   'MERGE_NO_INPUTS',
   'RECIPE_INVALID', // the recipe file does not validate
   'REGISTRY_DUPLICATE', // a registry refused a second entry with the same name
+  'MERGE_OUTPUT_EXISTS', // the output folder exists and is not empty (no overwrite asked)
+  'MERGE_NONFINITE', // a merged factor came out NaN/Inf (names the module)
 ] as const;
 export type MergeErrorCode = (typeof MERGE_ERROR_CODES)[number];

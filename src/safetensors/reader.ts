@@ -1,9 +1,10 @@
-// Lazy safetensors access: opening reads only the header; a tensor is read with
-// a positional read when it is asked for, and copied into an aligned typed array.
+// Lazy safetensors access: opening reads only the 8-byte length and the header; a tensor is
+// read with positional reads when it is asked for, into a fresh (hence aligned) buffer, so a
+// tensor at an unaligned offset is decoded like any other.
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { WorkbenchError, fromFsError } from '../errors.ts';
-import { decodeToFloat } from '../dtype.ts';
-import { N_LEN, parseHeader, readHeaderLength, type SafetensorsHeader, type TensorInfo } from './header.ts';
+import { decodeToFloat, isDecodableDType } from '../dtype.ts';
+import { DEFAULT_HEADER_LIMITS, N_LEN, parseHeader, readHeaderLength, type HeaderLimits, type SafetensorsHeader, type TensorInfo } from './header.ts';
 
 /** A lazy map of tensors: one file, a sharded checkpoint, or bytes in memory. */
 export interface TensorSource {
@@ -11,6 +12,8 @@ export interface TensorSource {
   readonly label: string;
   readonly tensors: ReadonlyMap<string, TensorInfo>;
   readonly metadata: Readonly<Record<string, string>>;
+  /** Accepted oddities found while parsing (e.g. unknown fields in a tensor entry). */
+  readonly warnings?: readonly string[];
   has(name: string): boolean;
   info(name: string): TensorInfo;
   /** The stored little-endian bytes of one tensor, as a fresh copy. */
@@ -20,21 +23,26 @@ export interface TensorSource {
   close(): Promise<void>;
 }
 
-function elementCount(info: TensorInfo): number {
+/** Largest single positional read; bigger tensors are read in pieces (libuv caps one read near 2 GiB). */
+const READ_CHUNK_BYTES = 1 << 30;
+
+export function elementCount(info: TensorInfo): number {
   return info.shape.reduce((a, b) => a * b, 1);
 }
 
-abstract class BaseSource implements TensorSource {
-  readonly tensors: ReadonlyMap<string, TensorInfo>;
-  readonly metadata: Readonly<Record<string, string>>;
-
-  protected constructor(
-    readonly label: string,
-    protected readonly header: SafetensorsHeader,
-  ) {
-    this.tensors = new Map(header.tensors.map((t) => [t.name, t]));
-    this.metadata = header.metadata;
+function assertDecodable(info: TensorInfo, label: string): void {
+  if (!isDecodableDType(info.dtype)) {
+    throw new WorkbenchError('ST_DTYPE_UNSUPPORTED', `${label}: tensor "${info.name}" has dtype ${info.dtype}, which cannot be decoded to floats`, {
+      details: { file: label, tensor: info.name, dtype: info.dtype },
+    });
   }
+}
+
+/** Shared lookup and decoding; subclasses supply the bytes. */
+export abstract class BaseTensorSource implements TensorSource {
+  abstract readonly label: string;
+  abstract readonly tensors: ReadonlyMap<string, TensorInfo>;
+  abstract readonly metadata: Readonly<Record<string, string>>;
 
   has(name: string): boolean {
     return this.tensors.has(name);
@@ -53,45 +61,78 @@ abstract class BaseSource implements TensorSource {
   abstract readBytes(name: string): Promise<Uint8Array>;
   abstract close(): Promise<void>;
 
+  /** Reads the stored bytes of `name` into `target` (exactly the tensor's byte length). */
+  protected async readBytesInto(name: string, target: Uint8Array): Promise<void> {
+    target.set(await this.readBytes(name));
+  }
+
   async readFloat32(name: string): Promise<Float32Array> {
     const info = this.info(name);
-    const bytes = await this.readBytes(name);
-    return decodeToFloat(info.dtype, bytes, new Float32Array(elementCount(info)));
+    assertDecodable(info, this.label);
+    const out = new Float32Array(elementCount(info));
+    if (info.dtype === 'F32') {
+      await this.readBytesInto(name, new Uint8Array(out.buffer));
+      return out;
+    }
+    return decodeToFloat(info.dtype, await this.readBytes(name), out);
   }
 
   async readFloat64(name: string): Promise<Float64Array> {
     const info = this.info(name);
-    const bytes = await this.readBytes(name);
-    return decodeToFloat(info.dtype, bytes, new Float64Array(elementCount(info)));
+    assertDecodable(info, this.label);
+    const out = new Float64Array(elementCount(info));
+    if (info.dtype === 'F64') {
+      await this.readBytesInto(name, new Uint8Array(out.buffer));
+      return out;
+    }
+    return decodeToFloat(info.dtype, await this.readBytes(name), out);
   }
 }
 
-export class SafetensorsFile extends BaseSource {
+function tensorMap(header: SafetensorsHeader): ReadonlyMap<string, TensorInfo> {
+  return new Map(header.tensors.map((t) => [t.name, t]));
+}
+
+export class SafetensorsFile extends BaseTensorSource {
+  readonly tensors: ReadonlyMap<string, TensorInfo>;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly warnings: readonly string[];
+
   private constructor(
     readonly path: string,
     readonly sizeBytes: number,
-    header: SafetensorsHeader,
+    readonly header: SafetensorsHeader,
     private handle: FileHandle | undefined,
   ) {
-    super(path, header);
+    super();
+    this.tensors = tensorMap(header);
+    this.metadata = header.metadata;
+    this.warnings = header.warnings;
   }
 
-  static async open(path: string): Promise<SafetensorsFile> {
+  get label(): string {
+    return this.path;
+  }
+
+  static async open(path: string, limits: HeaderLimits = DEFAULT_HEADER_LIMITS): Promise<SafetensorsFile> {
     let handle: FileHandle;
     let size: number;
     try {
       handle = await open(path, 'r');
-      size = (await handle.stat()).size;
+      const stats = await handle.stat();
+      if (stats.isDirectory()) {
+        await handle.close();
+        throw Object.assign(new Error('is a directory, not a file'), { code: 'EISDIR' });
+      }
+      size = stats.size;
     } catch (error) {
       throw fromFsError(error, path, 'open safetensors');
     }
     try {
-      const prefix = new Uint8Array(Math.min(N_LEN, size));
-      await handle.read(prefix, 0, prefix.byteLength, 0);
-      const headerBytes = readHeaderLength(prefix, size, path);
-      const json = new Uint8Array(headerBytes);
-      await handle.read(json, 0, headerBytes, N_LEN);
-      const header = parseHeader(json, size, path);
+      const prefix = await readExactly(handle, Math.min(N_LEN, size), 0, path);
+      const headerBytes = readHeaderLength(prefix, size, path, limits);
+      const json = await readExactly(handle, headerBytes, N_LEN, path);
+      const header = parseHeader(json, size, path, limits);
       return new SafetensorsFile(path, size, header, handle);
     } catch (error) {
       await handle.close();
@@ -103,25 +144,23 @@ export class SafetensorsFile extends BaseSource {
     return N_LEN + this.header.headerBytes;
   }
 
-  async readBytes(name: string): Promise<Uint8Array> {
-    const info = this.info(name);
+  private openHandle(): FileHandle {
     if (!this.handle) {
       throw new WorkbenchError('IO_ERROR', `${this.path}: file is closed`, { details: { file: this.path } });
     }
-    const [start, stop] = info.dataOffsets;
-    const out = new Uint8Array(stop - start);
-    let done = 0;
-    while (done < out.byteLength) {
-      const { bytesRead } = await this.handle.read(out, done, out.byteLength - done, this.dataStart + start + done);
-      if (bytesRead === 0) {
-        throw new WorkbenchError('IO_ERROR', `${this.path}: file shrank while reading "${name}"`, {
-          details: { file: this.path, tensor: name },
-          permanent: false,
-        });
-      }
-      done += bytesRead;
-    }
+    return this.handle;
+  }
+
+  async readBytes(name: string): Promise<Uint8Array> {
+    const info = this.info(name);
+    const out = new Uint8Array(info.dataOffsets[1] - info.dataOffsets[0]);
+    await this.readBytesInto(name, out);
     return out;
+  }
+
+  protected override async readBytesInto(name: string, target: Uint8Array): Promise<void> {
+    const info = this.info(name);
+    await fillFrom(this.openHandle(), target, this.dataStart + info.dataOffsets[0], this.path, name);
   }
 
   async close(): Promise<void> {
@@ -131,36 +170,71 @@ export class SafetensorsFile extends BaseSource {
   }
 }
 
-export class SafetensorsBytes extends BaseSource {
+/** Fills `target` from `position` with as many positional reads as it takes. */
+async function fillFrom(handle: FileHandle, target: Uint8Array, position: number, path: string, tensor?: string): Promise<void> {
+  let done = 0;
+  while (done < target.byteLength) {
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await handle.read(target, done, Math.min(READ_CHUNK_BYTES, target.byteLength - done), position + done));
+    } catch (error) {
+      throw fromFsError(error, path, 'read safetensors');
+    }
+    if (bytesRead === 0) {
+      throw new WorkbenchError('IO_ERROR', `${path}: the file shrank while reading${tensor === undefined ? '' : ` "${tensor}"`}`, {
+        details: { file: path, tensor: tensor ?? null },
+        permanent: false,
+      });
+    }
+    done += bytesRead;
+  }
+}
+
+async function readExactly(handle: FileHandle, length: number, position: number, path: string): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  await fillFrom(handle, out, position, path);
+  return out;
+}
+
+export class SafetensorsBytes extends BaseTensorSource {
+  readonly tensors: ReadonlyMap<string, TensorInfo>;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly warnings: readonly string[];
+
   private constructor(
-    label: string,
-    header: SafetensorsHeader,
+    readonly label: string,
+    readonly header: SafetensorsHeader,
     private readonly bytes: Uint8Array,
   ) {
-    super(label, header);
+    super();
+    this.tensors = tensorMap(header);
+    this.metadata = header.metadata;
+    this.warnings = header.warnings;
   }
 
-  static parse(bytes: Uint8Array, label = '<memory>'): SafetensorsBytes {
-    const headerBytes = readHeaderLength(bytes.subarray(0, N_LEN), bytes.byteLength, label);
-    const header = parseHeader(bytes.subarray(N_LEN, N_LEN + headerBytes), bytes.byteLength, label);
+  static parse(bytes: Uint8Array, label = '<memory>', limits: HeaderLimits = DEFAULT_HEADER_LIMITS): SafetensorsBytes {
+    const headerBytes = readHeaderLength(bytes.subarray(0, N_LEN), bytes.byteLength, label, limits);
+    const header = parseHeader(bytes.subarray(N_LEN, N_LEN + headerBytes), bytes.byteLength, label, limits);
     return new SafetensorsBytes(label, header, bytes);
   }
 
   async readBytes(name: string): Promise<Uint8Array> {
     const info = this.info(name);
-    const start = N_LEN + this.header.headerBytes + info.dataOffsets[0];
-    return this.bytes.slice(start, N_LEN + this.header.headerBytes + info.dataOffsets[1]);
+    const start = N_LEN + this.header.headerBytes;
+    return this.bytes.slice(start + info.dataOffsets[0], start + info.dataOffsets[1]);
   }
 
   async close(): Promise<void> {}
 }
 
-export async function openSafetensors(path: string): Promise<SafetensorsFile> {
-  return SafetensorsFile.open(path);
+/** Opens a .safetensors file lazily: only the header is read now. */
+export async function openSafetensors(path: string, limits?: HeaderLimits): Promise<SafetensorsFile> {
+  return SafetensorsFile.open(path, limits);
 }
 
-export function parseSafetensors(bytes: Uint8Array, label?: string): SafetensorsBytes {
-  return SafetensorsBytes.parse(bytes, label);
+/** Parses safetensors bytes already in memory; `label` names them in error messages. */
+export function parseSafetensors(bytes: Uint8Array, label?: string, limits?: HeaderLimits): SafetensorsBytes {
+  return SafetensorsBytes.parse(bytes, label, limits);
 }
 
 export async function fileSize(path: string): Promise<number> {

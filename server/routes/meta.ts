@@ -1,0 +1,29 @@
+// /api/health and /api/methods.
+import { Router } from 'express';
+import type { AppContext } from '../context.ts';
+import type { HealthDto } from '../dto.ts';
+import { describeBackend, listMethods } from '../engine.ts';
+import { TOOL_NAME, TOOL_VERSION } from '../../src/version.ts';
+
+export function metaRouter(ctx: AppContext): Router {
+  const router = Router();
+  router.get('/health', async (_req, res) => {
+    const counts = ctx.services.queue.counts();
+    const backend = await describeBackend();
+    const body: HealthDto = {
+      status: ctx.dashboardError ? 'degraded' : 'ok',
+      tool: TOOL_NAME,
+      version: TOOL_VERSION,
+      backend,
+      queue: { backend: ctx.services.queue.backend, queued: counts.queued, running: counts.running },
+      uptimeSeconds: Math.round((Date.now() - ctx.startedAtMs) / 100) / 10,
+      dashboard: ctx.webDist !== undefined && ctx.webDist !== null,
+      authRequired: ctx.token !== undefined,
+    };
+    res.json(body);
+  });
+  router.get('/methods', async (_req, res) => {
+    res.json({ items: await listMethods() });
+  });
+  return router;
+}

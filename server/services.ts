@@ -1,0 +1,81 @@
+// Opens everything the API and the runner share, for one data dir: the
+// object store, SQLite (migrated), the adapter/base stores and the queue.
+// main.ts and the API tests both build the app from this.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openDb } from './db/open-db.ts';
+import type { Db } from './db/open-db.ts';
+import { BlobStore } from './storage/blob-store.ts';
+import type { BlobStoreHooks } from './storage/blob-store.ts';
+import { AdapterStore } from './adapters/adapter-store.ts';
+import { BaseStore } from './bases/base-store.ts';
+import { SqliteJobQueue } from './jobs/sqlite-queue.ts';
+import type { JobQueue, JobRecord } from './jobs/queue.ts';
+import { HttpError } from './errors.ts';
+import { requestToRecipe } from './jobs/merge-recipe.ts';
+
+export interface Services {
+  readonly dataDir: string;
+  readonly db: Db;
+  readonly blobs: BlobStore;
+  readonly adapters: AdapterStore;
+  readonly bases: BaseStore;
+  readonly queue: JobQueue;
+  /** Turns a job's request (adapter/base ids) into what the worker needs (object paths). */
+  resolvePayload(job: JobRecord): Record<string, unknown>;
+  /** Staging folders swept at open. */
+  readonly swept: number;
+  close(): Promise<void>;
+}
+
+export interface OpenServicesOptions {
+  readonly dataDir: string;
+  readonly basesRoot: string;
+  readonly blobHooks?: BlobStoreHooks;
+  /** Builds the queue over the open db (default: the SQLite queue). */
+  readonly makeQueue?: (db: Db) => JobQueue | Promise<JobQueue>;
+}
+
+export async function openServices(options: OpenServicesOptions): Promise<Services> {
+  await mkdir(options.dataDir, { recursive: true });
+  const blobs = new BlobStore(options.dataDir, options.blobHooks ?? {});
+  const swept = await blobs.init();
+  const db = openDb(join(options.dataDir, 'awb.sqlite'));
+  const adapters = new AdapterStore(db, blobs);
+  const bases = new BaseStore(db, blobs, options.basesRoot);
+  const queue = options.makeQueue ? await options.makeQueue(db) : new SqliteJobQueue(db);
+
+  const resolvePayload = (job: JobRecord): Record<string, unknown> => {
+    const req = job.request;
+    if (job.kind === 'merge') {
+      return { recipe: requestToRecipe(req, (id) => adapters.pathOf(id).path) };
+    }
+    if (job.kind === 'analysis') {
+      const ids = req.adapters as string[];
+      return {
+        adapters: ids.map((id) => adapters.pathOf(id).path),
+        adapterIds: ids,
+        base: typeof req.base === 'string' ? bases.weightsPath(req.base) : undefined,
+        seed: req.seed,
+        options: req.options,
+        cacheDir: join(options.dataDir, 'cache'),
+      };
+    }
+    throw new HttpError('VALIDATION_FAILED', `unknown job kind ${String(job.kind)}`);
+  };
+
+  return {
+    dataDir: options.dataDir,
+    db,
+    blobs,
+    adapters,
+    bases,
+    queue,
+    resolvePayload,
+    swept,
+    async close() {
+      await queue.close();
+      db.close();
+    },
+  };
+}

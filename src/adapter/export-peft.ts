@@ -1,0 +1,140 @@
+// writePeftAdapter: a PEFT LoRA folder (adapter_config.json + adapter_model.safetensors)
+// that PEFT loads, written module by module from a stream, atomically.
+import { writeFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { WorkbenchError, throwIfAborted } from '../errors.ts';
+import { DTYPE_BYTES } from '../dtype.ts';
+import { sha256File } from '../util/hash.ts';
+import { writeFolderAtomic } from './atomic-folder.ts';
+import { checkExportDType, encode, storedShapes, StreamingSafetensorsWriter, validateExportModule, type ExportDType } from './export-tensors.ts';
+import { mostCommon } from './importer.ts';
+import { escapePatternKey } from './pattern-key.ts';
+import { PEFT_PREFIX } from './import-peft.ts';
+import { targetName } from './target-name.ts';
+import type { ExportModule, ExtraTensor, SourceFile, WrittenAdapter } from './types.ts';
+
+export const PEFT_WEIGHTS_FILE = 'adapter_model.safetensors';
+export const PEFT_CONFIG_FILE = 'adapter_config.json';
+
+export interface WritePeftOptions {
+  /** Modules in any order; an async iterable lets a merge produce them one at a time. */
+  readonly modules: AsyncIterable<ExportModule> | Iterable<ExportModule>;
+  /** Non-LoRA tensors (modules_to_save heads, biases…), written back under their own keys, unchanged. */
+  readonly extras?: readonly ExtraTensor[];
+  /** A config whose keys are kept (e.g. the source adapter's); LoRA fields are overwritten. */
+  readonly config?: Readonly<Record<string, unknown>>;
+  readonly baseModel?: string;
+  readonly taskType?: string;
+  /** `__metadata__` of the safetensors file (recipe, seed, hashes…). "format": "pt" is added. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Factor dtype. Default F32. */
+  readonly dtype?: ExportDType;
+  /** Fold each module's scale into B and write alpha = r (scale 1). Default false: alpha = scale·r. */
+  readonly foldScale?: boolean;
+  /** Replace an existing folder. Default false (ADAPTER_OUTPUT_EXISTS). */
+  readonly overwrite?: boolean;
+  readonly allowNonFinite?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+interface ModuleRecord {
+  readonly name: string;
+  readonly rank: number;
+  readonly alpha: number;
+  readonly fanInFanOut: boolean;
+  readonly dora: boolean;
+}
+
+/** Fields of a source config that describe its own LoRA layout and must not leak into the new one. */
+const REPLACED_FIELDS = ['peft_type', 'r', 'lora_alpha', 'target_modules', 'rank_pattern', 'alpha_pattern', 'use_rslora', 'fan_in_fan_out', 'use_dora'];
+
+export async function writePeftAdapter(outDir: string, options: WritePeftOptions): Promise<WrittenAdapter> {
+  const dtype = checkExportDType(options.dtype ?? 'F32');
+  const extras = [...(options.extras ?? [])].sort(
+    (a, b) => DTYPE_BYTES[b.dtype] - DTYPE_BYTES[a.dtype] || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+  );
+  return writeFolderAtomic(outDir, options.overwrite ?? false, async (dir) => {
+    const weightsPath = join(dir, PEFT_WEIGHTS_FILE);
+    const writer = await StreamingSafetensorsWriter.create(weightsPath);
+    const records: ModuleRecord[] = [];
+    try {
+      for (const extra of extras) {
+        await writer.add(extra.key, extra.dtype, extra.shape, await extra.readBytes());
+      }
+      for await (const module of options.modules) {
+        throwIfAborted(options.signal, 'export');
+        validateExportModule(module, options.allowNonFinite ?? false);
+        const rank = module.A.rows;
+        const fold = options.foldScale ?? false;
+        const { shapeA, shapeB } = storedShapes(module);
+        const base = `${PEFT_PREFIX}${module.name}`;
+        const embedding = module.layout.kind === 'embedding';
+        const keyA = embedding ? `${base}.lora_embedding_A` : `${base}.lora_A.weight`;
+        const keyB = embedding ? `${base}.lora_embedding_B` : `${base}.lora_B.weight`;
+        await writer.add(keyA, dtype, shapeA, encode(dtype, module.A.data));
+        await writer.add(keyB, dtype, shapeB, encode(dtype, module.B.data, fold ? module.scale : 1));
+        if (module.doraMagnitude) {
+          await writer.add(`${base}.lora_magnitude_vector`, dtype, [module.doraMagnitude.length], encode(dtype, module.doraMagnitude));
+        }
+        records.push({
+          name: module.name,
+          rank,
+          alpha: fold ? rank : module.scale * rank,
+          fanInFanOut: module.layout.kind === 'linear_fan_in_fan_out',
+          dora: module.doraMagnitude !== undefined,
+        });
+      }
+      if (records.length === 0) {
+        throw new WorkbenchError('ADAPTER_EMPTY', `export to ${outDir}: no modules to write`, { details: { path: outDir } });
+      }
+      await writer.finish({ format: 'pt', ...(options.metadata ?? {}) });
+    } catch (error) {
+      await writer.abort();
+      throw error;
+    }
+    const config = buildPeftConfig(records, options);
+    const configPath = join(dir, PEFT_CONFIG_FILE);
+    await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
+    const files: SourceFile[] = [];
+    for (const [name, path] of [
+      [PEFT_WEIGHTS_FILE, weightsPath],
+      [PEFT_CONFIG_FILE, configPath],
+    ] as const) {
+      files.push({ name, path: join(outDir, name), sizeBytes: (await stat(path)).size, sha256: await sha256File(path) });
+    }
+    return { path: outDir, files, moduleCount: records.length, tensorCount: writer.tensorCount, config };
+  });
+}
+
+function buildPeftConfig(records: readonly ModuleRecord[], options: WritePeftOptions): Record<string, unknown> {
+  const source = { ...(options.config ?? {}) };
+  for (const field of REPLACED_FIELDS) delete source[field];
+  const r = mostCommon(records.map((m) => m.rank))!;
+  const alpha = mostCommon(records.map((m) => m.alpha))!;
+  const sorted = [...records].sort((a, b) => (a.name < b.name ? -1 : 1));
+  const rankPattern: Record<string, number> = {};
+  const alphaPattern: Record<string, number> = {};
+  for (const m of sorted) {
+    if (m.rank !== r) rankPattern[escapePatternKey(m.name)] = m.rank;
+    if (m.alpha !== alpha) alphaPattern[escapePatternKey(m.name)] = m.alpha;
+  }
+  // Dotted module paths list their short name; undotted ones (kohya) can only name themselves.
+  const targets = [...new Set(sorted.map((m) => (m.name.includes('.') ? targetName(m.name) : m.name)))].sort();
+  return {
+    ...source,
+    peft_type: 'LORA',
+    base_model_name_or_path: options.baseModel ?? source.base_model_name_or_path ?? null,
+    task_type: options.taskType ?? source.task_type ?? null,
+    r,
+    lora_alpha: alpha,
+    target_modules: targets,
+    rank_pattern: rankPattern,
+    alpha_pattern: alphaPattern,
+    use_rslora: false,
+    use_dora: records.some((m) => m.dora),
+    fan_in_fan_out: records.some((m) => m.fanInFanOut),
+    bias: source.bias ?? 'none',
+    modules_to_save: source.modules_to_save ?? null,
+    inference_mode: true,
+  };
+}

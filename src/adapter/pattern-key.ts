@@ -1,0 +1,48 @@
+// PEFT's get_pattern_key: which rank_pattern / alpha_pattern key applies to a module.
+// Keys are tried in insertion order; key K matches module path P iff the regex
+// `(.*\.)?(K)$` matches P from its start (algorithms.md §0.2, example A22).
+
+export interface PatternMatch {
+  readonly key: string;
+  readonly value: number;
+}
+
+/** Compiled patterns cache: keys are regexes written by users; compile each once. */
+const compiled = new Map<string, RegExp | null>();
+
+function compile(key: string): RegExp | null {
+  let re = compiled.get(key);
+  if (re === undefined) {
+    try {
+      re = new RegExp(`^(.*\\.)?(${key})$`);
+    } catch {
+      // A Python regex JavaScript cannot compile: fall back to a literal suffix match.
+      re = null;
+    }
+    compiled.set(key, re);
+  }
+  return re;
+}
+
+/** Returns the first matching key and its value, or undefined (use the default). */
+export function getPatternKey(
+  patterns: Readonly<Record<string, number>> | undefined,
+  modulePath: string,
+): PatternMatch | undefined {
+  if (!patterns) {
+    return undefined;
+  }
+  for (const [key, value] of Object.entries(patterns)) {
+    const re = compile(key);
+    const hit = re ? re.test(modulePath) : modulePath === key || modulePath.endsWith(`.${key}`);
+    if (hit) {
+      return { key, value };
+    }
+  }
+  return undefined;
+}
+
+/** Escapes a module path so that PEFT reads it back as a literal pattern key. */
+export function escapePatternKey(modulePath: string): string {
+  return modulePath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

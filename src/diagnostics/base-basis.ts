@@ -1,0 +1,144 @@
+// Left singular vectors of a base weight W0 (canonical m×n): the top K by subspace
+// iteration, or all p = min(m, n) from the symmetric eigenproblem of the smaller Gram
+// matrix (the full-SVD route). Cached on disk by the stored tensor's sha256 so that a
+// second adapter on the same base pays nothing (§6.4).
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Mat } from '../tensor/matrix.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
+import { parseSafetensors } from '../safetensors/reader.ts';
+import { floatTensor, serializeSafetensors } from '../safetensors/writer.ts';
+import { gramCols, gramRows, normaliseSignInPlace, symmetricEigen } from './dense-kernels.ts';
+import { denseOperator } from './operators.ts';
+import { topSingular } from './top-singular.ts';
+
+export interface BaseBasis {
+  /** m: length of each vector. */
+  readonly rows: number;
+  readonly cols: number;
+  /** Top left singular vectors of W0, in descending σ order. */
+  readonly vectors: readonly Float64Array[];
+  readonly sigma: Float64Array;
+  /** True when `vectors` holds all p = min(m, n) of them (the full SVD). */
+  readonly complete: boolean;
+  /** Largest angle bound (sin) of the vectors; 0 for the full route. */
+  readonly angleBound: number;
+}
+
+export function fullBasis(W0: Mat): BaseBasis {
+  const { rows: m, cols: n } = W0;
+  if (m <= n) {
+    const eig = symmetricEigen(m, gramRows(W0));
+    const vectors = eig.vectors.map((v) => {
+      normaliseSignInPlace(v);
+      return v;
+    });
+    return { rows: m, cols: n, vectors, sigma: eig.values.map((l) => Math.sqrt(Math.max(l, 0))), complete: true, angleBound: 0 };
+  }
+  // Tall: eigenvectors of WᵀW give V; U = W V / σ. Columns with σ = 0 are completed by Gram–Schmidt.
+  const eig = symmetricEigen(n, gramCols(W0));
+  const sigma = eig.values.map((l) => Math.sqrt(Math.max(l, 0)));
+  const vectors: Float64Array[] = [];
+  const sigma1 = sigma[0] ?? 0;
+  for (let j = 0; j < n; j++) {
+    const v = eig.vectors[j]!;
+    const u = new Float64Array(m);
+    for (let i = 0; i < m; i++) {
+      let s = 0;
+      const row = i * n;
+      for (let c = 0; c < n; c++) s += W0.data[row + c]! * v[c]!;
+      u[i] = s;
+    }
+    if (sigma[j]! > sigma1 * 1e-13 && sigma[j]! > 0) {
+      // Re-orthogonalise against the previous vectors for accuracy in the small values.
+      for (const q of vectors) {
+        let d = 0;
+        for (let i = 0; i < m; i++) d += q[i]! * u[i]!;
+        for (let i = 0; i < m; i++) u[i] = u[i]! - d * q[i]!;
+      }
+      let nn = 0;
+      for (let i = 0; i < m; i++) nn += u[i]! * u[i]!;
+      nn = Math.sqrt(nn);
+      for (let i = 0; i < m; i++) u[i] = u[i]! / nn;
+      normaliseSignInPlace(u);
+      vectors.push(u);
+    } else {
+      break;
+    }
+  }
+  return { rows: m, cols: n, vectors, sigma: sigma.subarray(0, vectors.length), complete: vectors.length === n, angleBound: 0 };
+}
+
+export async function partialBasis(W0: Mat, K: number, seed: number, signal?: AbortSignal): Promise<BaseBasis> {
+  const top = await topSingular(denseOperator(W0), K, { seed, signal, angleTolerance: 1e-11 });
+  let worst = 0;
+  for (const b of top.angleBound) worst = Math.max(worst, b);
+  return { rows: W0.rows, cols: W0.cols, vectors: top.u, sigma: top.s, complete: false, angleBound: worst };
+}
+
+/** Where base spectra are kept between runs. Keyed by the stored tensor's sha256 and the orientation. */
+export interface BasisCache {
+  get(key: string): Promise<BaseBasis | undefined>;
+  put(key: string, basis: BaseBasis): Promise<void>;
+}
+
+export function memoryBasisCache(): BasisCache {
+  const map = new Map<string, BaseBasis>();
+  return {
+    get: async (key) => map.get(key),
+    put: async (key, basis) => {
+      map.set(key, basis);
+    },
+  };
+}
+
+/** A folder of safetensors files `<key>.safetensors`, F64 vectors; the memory layer sits in front. */
+export function diskBasisCache(dir: string): BasisCache {
+  const memory = new Map<string, BaseBasis>();
+  const fileFor = (key: string): string => join(dir, `${key.replace(/[^A-Za-z0-9_.-]/g, '_')}.safetensors`);
+  return {
+    async get(key) {
+      const hit = memory.get(key);
+      if (hit) return hit;
+      let bytes: Uint8Array;
+      try {
+        bytes = await readFile(fileFor(key));
+      } catch {
+        return undefined;
+      }
+      try {
+        const source = parseSafetensors(bytes, fileFor(key));
+        const meta = source.metadata;
+        const rows = Number(meta.rows);
+        const cols = Number(meta.cols);
+        const flat = await source.readFloat64('u');
+        const sigma = await source.readFloat64('sigma');
+        const vectors: Float64Array[] = [];
+        for (let j = 0; j < sigma.length; j++) vectors.push(flat.slice(j * rows, (j + 1) * rows));
+        const basis: BaseBasis = {
+          rows,
+          cols,
+          vectors,
+          sigma,
+          complete: meta.complete === 'true',
+          angleBound: Number(meta.angleBound),
+        };
+        memory.set(key, basis);
+        return basis;
+      } catch {
+        return undefined; // a damaged cache entry is recomputed and overwritten
+      }
+    },
+    async put(key, basis) {
+      memory.set(key, basis);
+      await mkdir(dir, { recursive: true });
+      const flat = new Float64Array(basis.vectors.length * basis.rows);
+      basis.vectors.forEach((v, j) => flat.set(v, j * basis.rows));
+      const bytes = serializeSafetensors(
+        [floatTensor('u', 'F64', [basis.vectors.length, basis.rows], flat), floatTensor('sigma', 'F64', [basis.sigma.length], basis.sigma)],
+        { rows: String(basis.rows), cols: String(basis.cols), complete: String(basis.complete), angleBound: String(basis.angleBound) },
+      );
+      await writeFileAtomic(fileFor(key), bytes);
+    },
+  };
+}

@@ -1,0 +1,211 @@
+// Intruder dimensions of one module (algorithms.md §2.1, §6.3, §6.4): the top-k
+// left singular vectors of W_ft = W0 + s·B·A (as an operator, never densified)
+// compared with ALL left singular vectors of W0. The base side starts from a
+// certified partial basis and grows it only for undecided vectors; the full SVD
+// is the last resort. Every decision records the route that made it.
+import type { Mat } from '../tensor/matrix.ts';
+import { throwIfAborted } from '../errors.ts';
+import { fullBasis, partialBasis, type BaseBasis, type BasisCache } from './base-basis.ts';
+import { cosineBounds, decide, type CosineBounds } from './certified-decision.ts';
+import { baseplusLowRankOperator } from './operators.ts';
+import { topSingular } from './top-singular.ts';
+import { quadratureBounds } from './quadrature-bound.ts';
+
+export type DecisionRoute = 'partial-basis' | 'quadrature-bound' | 'full-svd';
+
+export interface IntruderScanOptions {
+  readonly k: number;
+  /** Thresholds that must be decided exactly (the basis grows until they are). */
+  readonly epsilons: readonly number[];
+  /** Thresholds reported as a curve; decided where the final basis allows, else counted as undecided. */
+  readonly sweep: readonly number[];
+  readonly seed: number;
+  /** 'auto': certified partial basis first; 'full': straight to the full SVD (the reference route). */
+  readonly route?: 'auto' | 'full';
+  /** First basis size for the partial route (default max(2k, 16)). */
+  readonly initialBasis?: number;
+  readonly cache: BasisCache;
+  /** Cache key of the base tensor: sha256 of its stored bytes plus orientation. */
+  readonly baseKey: string;
+  /** Size of the similarity matrix kept for plots (default 32). */
+  readonly similaritySize?: number;
+  /** Lanczos steps allowed for the quadrature certificate (0 disables it; default 48). */
+  readonly quadratureSteps?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface IntruderVector {
+  readonly index: number;
+  readonly sigma: number;
+  /** Bounds on max_i |cos(u_j, u0_i)| over all base vectors; equal when exact. */
+  readonly maxCosLower: number;
+  readonly maxCosUpper: number;
+  readonly rho: number;
+  /** Base vector index attaining the known maximum. */
+  readonly nearestBase: number;
+  readonly basisSize: number;
+  readonly route: DecisionRoute;
+}
+
+export interface EpsilonCount {
+  readonly epsilon: number;
+  readonly intruders: number;
+  readonly undecided: number;
+  readonly byRoute: Readonly<Record<DecisionRoute, number>>;
+}
+
+export interface ModuleIntruderResult {
+  readonly k: number;
+  readonly tunedSigma: number[];
+  readonly baseSigma: number[];
+  readonly vectors: IntruderVector[];
+  readonly counts: EpsilonCount[];
+  readonly sweep: EpsilonCount[];
+  /** |cos| between the top tuned (rows) and top base (columns) left singular vectors. */
+  readonly similarity: number[][];
+  readonly base: {
+    readonly basisSize: number;
+    readonly complete: boolean;
+    readonly fromCache: boolean;
+    /** Base decompositions computed in this scan (0 when the cache answered). */
+    readonly decompositions: number;
+    readonly fullSvd: boolean;
+  };
+  readonly tunedIterations: number;
+  /** Largest number of Lanczos steps the quadrature certificate took (0 when unused). */
+  readonly quadratureSteps: number;
+  /** Tuned triplets, kept for mitigation (not serialised). */
+  readonly triplets: { readonly u: Float64Array[]; readonly s: Float64Array; readonly v: Float64Array[] };
+}
+
+export async function scanModuleIntruders(W0: Mat, B: Mat, A: Mat, scale: number, options: IntruderScanOptions): Promise<ModuleIntruderResult> {
+  const p = Math.min(W0.rows, W0.cols);
+  const k = Math.min(options.k, p);
+  const tuned = await topSingular(baseplusLowRankOperator(W0, B, A, scale), k, {
+    seed: options.seed,
+    signal: options.signal,
+    angleTolerance: 1e-11,
+  });
+  const cached = await options.cache.get(options.baseKey);
+  let decompositions = 0;
+  let basis: BaseBasis;
+  const fromCache = cached !== undefined;
+  const wantFull = options.route === 'full';
+  if (cached && (cached.complete || !wantFull)) {
+    basis = cached;
+  } else if (wantFull) {
+    basis = fullBasis(W0);
+    decompositions++;
+    await options.cache.put(options.baseKey, basis);
+  } else {
+    basis = await partialBasis(W0, Math.min(p, options.initialBasis ?? Math.max(2 * k, 16)), options.seed + 1, options.signal);
+    decompositions++;
+    if (basis.vectors.length >= p) basis = { ...basis, complete: true, angleBound: basis.angleBound };
+    await options.cache.put(options.baseKey, basis);
+  }
+  const routes: (DecisionRoute | undefined)[] = new Array<DecisionRoute | undefined>(tuned.u.length).fill(undefined);
+  const quadrature: number[] = tuned.u.map(() => 1);
+  let quadratureRun = (options.quadratureSteps ?? 48) <= 0;
+  let quadratureSteps = 0;
+  let bounds: CosineBounds[] = [];
+  // The known cosines are exact (up to their margin); the quadrature bound caps only the unknown ones.
+  const withQuadrature = (bd: CosineBounds, j: number, b: BaseBasis): CosineBounds => {
+    if (b.complete) return bd;
+    const knownUpper = 2 * bd.maxKnown - bd.lower; // maxKnown + margin
+    return { ...bd, upper: Math.max(knownUpper, Math.min(bd.upper, quadrature[j]!)) };
+  };
+  const decidedAll = (bd: Pick<CosineBounds, 'lower' | 'upper'>): boolean =>
+    options.epsilons.every((eps) => decide(bd, eps) !== 'undecided');
+  for (;;) {
+    throwIfAborted(options.signal, 'intruder scan');
+    const b = basis;
+    bounds = tuned.u.map((u, j) =>
+      withQuadrature(cosineBounds(u, b.vectors, b.complete, b.complete ? 0 : tuned.angleBound[j]! + b.angleBound + 1e-13), j, b),
+    );
+    bounds.forEach((bd, j) => {
+      if (routes[j] === undefined && decidedAll(bd)) routes[j] = b.complete ? 'full-svd' : 'partial-basis';
+    });
+    let undecided = bounds.map((_, j) => j).filter((j) => routes[j] === undefined);
+    if (undecided.length > 0 && !b.complete && !quadratureRun) {
+      quadratureRun = true;
+      const found = quadratureBounds(
+        W0,
+        undecided.map((j) => tuned.u[j]!),
+        {
+          maxSteps: options.quadratureSteps ?? 48,
+          signal: options.signal,
+          stop: (a, upper) => {
+            const j = undecided[a]!;
+            return decidedAll({ lower: bounds[j]!.lower, upper: Math.max(bounds[j]!.maxKnown, Math.min(bounds[j]!.upper, upper + tuned.angleBound[j]! + 1e-9)) });
+          },
+        },
+      );
+      found.forEach((q, a) => {
+        const j = undecided[a]!;
+        quadrature[j] = Math.min(1, q.upper + tuned.angleBound[j]! + 1e-9);
+        quadratureSteps = Math.max(quadratureSteps, q.steps);
+        const bd = withQuadrature(bounds[j]!, j, b);
+        bounds[j] = bd;
+        if (decidedAll(bd)) routes[j] = 'quadrature-bound';
+      });
+      undecided = undecided.filter((j) => routes[j] === undefined);
+    }
+    if (undecided.length === 0 || b.complete) break;
+    const next = b.vectors.length * 4;
+    if (next > p / 4) {
+      basis = fullBasis(W0);
+    } else {
+      basis = await partialBasis(W0, next, options.seed + 1, options.signal);
+    }
+    decompositions++;
+    await options.cache.put(options.baseKey, basis);
+  }
+  const vectors: IntruderVector[] = bounds.map((bd, j) => ({
+    index: j,
+    sigma: tuned.s[j]!,
+    maxCosLower: Math.max(0, bd.lower),
+    maxCosUpper: Math.min(1, bd.upper),
+    rho: bd.rho,
+    nearestBase: bd.argmax,
+    basisSize: basis.vectors.length,
+    route: routes[j] ?? 'full-svd',
+  }));
+  const count = (eps: number): EpsilonCount => {
+    let intruders = 0;
+    let undecided = 0;
+    const byRoute: Record<DecisionRoute, number> = { 'partial-basis': 0, 'quadrature-bound': 0, 'full-svd': 0 };
+    bounds.forEach((bd, j) => {
+      const d = decide(bd, eps);
+      if (d === 'intruder') {
+        intruders++;
+        byRoute[routes[j] ?? 'full-svd']++;
+      } else if (d === 'undecided') undecided++;
+    });
+    return { epsilon: eps, intruders, undecided, byRoute };
+  };
+  const size = Math.min(options.similaritySize ?? 32, basis.vectors.length);
+  const similarity = bounds.map((bd) => Array.from(bd.cosines.subarray(0, size), round6));
+  return {
+    k,
+    tunedSigma: Array.from(tuned.s),
+    baseSigma: Array.from(basis.sigma.subarray(0, Math.min(basis.sigma.length, 256))),
+    vectors,
+    counts: options.epsilons.map(count),
+    sweep: options.sweep.map(count),
+    similarity,
+    base: {
+      basisSize: basis.vectors.length,
+      complete: basis.complete,
+      fromCache,
+      decompositions,
+      fullSvd: basis.complete,
+    },
+    tunedIterations: tuned.iterations,
+    quadratureSteps,
+    triplets: { u: tuned.u, s: tuned.s, v: tuned.v },
+  };
+}
+
+function round6(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}

@@ -1,0 +1,416 @@
+// executeMerge: runs a MergePlan module by module as an async generator of progress
+// events. Peak memory is about one module's factors (plus one dense m×n for the
+// element-wise methods); the AbortSignal is checked between modules; OUT/ is
+// written atomically at the end, with the report and provenance metadata.
+import { basename, isAbsolute, join } from 'node:path';
+import { WorkbenchError, throwIfAborted } from '../errors.ts';
+import type { Adapter, ExtraTensor, Layout, LoraModule } from '../adapter/types.ts';
+import { loadAdapter as defaultLoadAdapter } from '../adapter/load-adapter.ts';
+import { escapePatternKey } from '../adapter/pattern-key.ts';
+import type { Mat } from '../tensor/matrix.ts';
+import { sha256Bytes, canonicalJson } from '../util/hash.ts';
+import { floatTensor, type TensorToWrite } from '../safetensors/writer.ts';
+import { TOOL_NAME, TOOL_VERSION } from '../version.ts';
+import { factoredDistance, factoredInner, factoredNorm, type Factored } from './kernels/factored-norms.ts';
+import type { ModuleInput } from './method-types.ts';
+import type { MergePlan } from './plan-merge.ts';
+import { globToRegExp } from './recipe.ts';
+import { deriveSeed } from './methods/shared.ts';
+import { checkOutputTarget, writeMergeOutput } from './write-merge-output.ts';
+import type { ExtraDecision, InputSummary, MergeEvent, MergeReport, ModuleReport } from './report-types.ts';
+
+export const MERGE_BACKEND = 'typescript-f64 (merge kernels, main thread)';
+export const REPORT_FILE_NAME = 'merge-report.json';
+
+export interface ExecuteMergeOptions {
+  /** Output folder; must be absent or empty unless overwrite is set. */
+  readonly outDir: string;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (event: MergeEvent) => void;
+  /** Resolves relative input paths (the recipe's folder). Default: process.cwd(). */
+  readonly baseDir?: string;
+  /** Pre-loaded adapters, one per recipe input (tests, the server); paths are then only labels. */
+  readonly adapters?: readonly Adapter[];
+  readonly loadAdapter?: (path: string) => Promise<Adapter>;
+  readonly overwrite?: boolean;
+}
+
+/** Base model names compare by their last path segment, lower-cased, letters and digits only. */
+export function normalizeBaseModel(name: string): string {
+  const last = name.replace(/\/+$/, '').split('/').pop() ?? name;
+  return last.toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+function layoutName(layout: Layout): string {
+  return layout.kind === 'conv' ? `conv(${layout.kernel.join('x')})` : layout.kind;
+}
+
+function moduleHash(B: Mat, A: Mat, scale: number): string {
+  const scaleBytes = new Float64Array([scale]);
+  return sha256Bytes(
+    Buffer.concat([Buffer.from(A.data.buffer, A.data.byteOffset, A.data.byteLength), Buffer.from(B.data.buffer, B.data.byteOffset, B.data.byteLength), Buffer.from(scaleBytes.buffer)]),
+  );
+}
+
+interface ModulePlanEntry {
+  readonly name: string;
+  readonly holders: readonly { readonly input: number; readonly module: LoraModule }[];
+}
+
+function selectModules(plan: MergePlan, adapters: readonly Adapter[]): ModulePlanEntry[] {
+  const { include, exclude, policy } = plan.recipe.modules;
+  const inc = include.map(globToRegExp);
+  const exc = exclude.map(globToRegExp);
+  const keep = (name: string): boolean => (inc.length === 0 || inc.some((r) => r.test(name))) && !exc.some((r) => r.test(name));
+  const byName = new Map<string, { input: number; module: LoraModule }[]>();
+  adapters.forEach((adapter, input) => {
+    for (const module of adapter.modules) {
+      if (!keep(module.name)) continue;
+      const list = byName.get(module.name) ?? [];
+      list.push({ input, module });
+      byName.set(module.name, list);
+    }
+  });
+  const entries = [...byName.entries()]
+    .filter(([, holders]) => policy === 'union' || holders.length === adapters.length)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, holders]) => ({ name, holders }));
+  if (entries.length === 0) {
+    const counts = adapters.map((a) => `${a.name}: ${a.modules.length}`).join(', ');
+    throw new WorkbenchError(
+      'MERGE_EMPTY',
+      `no module left to merge (policy ${policy}, include [${include.join(', ')}], exclude [${exclude.join(', ')}]; modules per input: ${counts})`,
+      { details: { policy, include, exclude, modulesPerInput: adapters.map((a) => ({ input: a.name, modules: a.modules.length })) } },
+    );
+  }
+  for (const entry of entries) {
+    const first = entry.holders[0]!;
+    for (const h of entry.holders.slice(1)) {
+      const a = first.module;
+      const b = h.module;
+      if (a.outFeatures !== b.outFeatures || a.inFeatures !== b.inFeatures || layoutName(a.layout) !== layoutName(b.layout)) {
+        throw new WorkbenchError(
+          'MERGE_SHAPE_MISMATCH',
+          `module ${entry.name}: ${adapters[first.input]!.name} has ΔW ${a.outFeatures}×${a.inFeatures} (${layoutName(a.layout)}) but ${adapters[h.input]!.name} has ${b.outFeatures}×${b.inFeatures} (${layoutName(b.layout)})`,
+          {
+            details: {
+              module: entry.name,
+              shapes: entry.holders.map((x) => ({ input: adapters[x.input]!.name, out: x.module.outFeatures, in: x.module.inFeatures, layout: layoutName(x.module.layout) })),
+            },
+          },
+        );
+      }
+    }
+  }
+  return entries;
+}
+
+function checkBases(plan: MergePlan, adapters: readonly Adapter[]): string[] {
+  const named = adapters.map((a) => ({ name: a.name, base: a.baseModel })).filter((x): x is { name: string; base: string } => typeof x.base === 'string' && x.base.length > 0);
+  const distinct = new Set(named.map((x) => normalizeBaseModel(x.base)));
+  if (distinct.size <= 1) return [];
+  const listing = named.map((x) => `${x.name}: ${x.base}`).join(', ');
+  if (plan.recipe.allowBaseMismatch) return [`inputs declare different base models (${listing}); merged anyway (allowBaseMismatch)`];
+  throw new WorkbenchError('MERGE_BASE_MISMATCH', `inputs declare different base models: ${listing}`, {
+    details: { bases: named.map((x) => ({ input: x.name, baseModel: x.base })) },
+  });
+}
+
+function weightsFor(plan: MergePlan, module: string): number[] {
+  let weights = plan.recipe.inputs.map((i) => i.weight);
+  for (const o of plan.recipe.overrides) if (globToRegExp(o.match).test(module)) weights = [...o.weights];
+  return weights;
+}
+
+async function decideExtras(plan: MergePlan, adapters: readonly Adapter[]): Promise<{ decisions: ExtraDecision[]; tensors: TensorToWrite[]; warnings: string[] }> {
+  const byKey = new Map<string, { input: number; extra: ExtraTensor }[]>();
+  adapters.forEach((adapter, input) => {
+    for (const extra of adapter.extras) {
+      const list = byKey.get(extra.key) ?? [];
+      list.push({ input, extra });
+      byKey.set(extra.key, list);
+    }
+  });
+  const decisions: ExtraDecision[] = [];
+  const tensors: TensorToWrite[] = [];
+  const warnings: string[] = [];
+  for (const key of [...byKey.keys()].sort()) {
+    const holders = byKey.get(key)!;
+    const names = holders.map((h) => adapters[h.input]!.name);
+    if (plan.recipe.extras === 'drop') {
+      decisions.push({ key, action: 'dropped', from: null, inputs: names, reason: 'extras: drop' });
+      continue;
+    }
+    const first = holders[0]!;
+    const firstBytes = await first.extra.readBytes();
+    const firstHash = sha256Bytes(firstBytes);
+    let identical = true;
+    for (const h of holders.slice(1)) {
+      const same = h.extra.dtype === first.extra.dtype && h.extra.shape.join(',') === first.extra.shape.join(',') && sha256Bytes(await h.extra.readBytes()) === firstHash;
+      if (!same) identical = false;
+    }
+    tensors.push({ name: key, dtype: first.extra.dtype, shape: first.extra.shape, bytes: firstBytes });
+    if (identical) {
+      decisions.push({ key, action: 'carried', from: adapters[first.input]!.name, inputs: names, reason: holders.length > 1 ? 'identical in every input that has it' : 'only one input has it' });
+    } else {
+      const msg = `extra tensor ${key} differs between ${names.join(', ')}; taken from the first (${adapters[first.input]!.name})`;
+      warnings.push(msg);
+      decisions.push({ key, action: 'carried-from-first', from: adapters[first.input]!.name, inputs: names, reason: 'conflicting values' });
+    }
+  }
+  return { decisions, tensors, warnings };
+}
+
+function peftKeys(name: string, layout: Layout): { A: string; B: string } {
+  const prefix = `base_model.model.${name}`;
+  if (layout.kind === 'embedding') return { A: `${prefix}.lora_embedding_A`, B: `${prefix}.lora_embedding_B` };
+  return { A: `${prefix}.lora_A.weight`, B: `${prefix}.lora_B.weight` };
+}
+
+function kohyaPrefix(name: string): string {
+  const flat = name.replace(/\./g, '_');
+  return flat.startsWith('lora_') ? flat : `lora_${flat}`;
+}
+
+function factorShapes(layout: Layout, m: number, n: number, r: number): { A: number[]; B: number[] } {
+  if (layout.kind === 'conv') {
+    const k = layout.kernel.reduce((a, b) => a * b, 1);
+    return { A: [r, n / k, ...layout.kernel], B: [m, r, ...layout.kernel.map(() => 1)] };
+  }
+  return { A: [r, n], B: [m, r] };
+}
+
+function assertFinite(module: string, what: string, x: Mat): void {
+  for (let i = 0; i < x.data.length; i++) {
+    if (!Number.isFinite(x.data[i]!)) {
+      throw new WorkbenchError('MERGE_NONFINITE', `module ${module}: merged ${what} has a non-finite value at flat index ${i}`, { details: { module, factor: what, index: i } });
+    }
+  }
+}
+
+export async function* executeMerge(plan: MergePlan, options: ExecuteMergeOptions): AsyncGenerator<MergeEvent, MergeReport> {
+  const emit = (event: MergeEvent): MergeEvent => {
+    options.onProgress?.(event);
+    return event;
+  };
+  const signal = options.signal;
+  const overwrite = options.overwrite ?? false;
+  await checkOutputTarget(options.outDir, overwrite);
+  const recipe = plan.recipe;
+  const load = options.loadAdapter ?? ((path: string) => defaultLoadAdapter(path));
+  const baseDir = options.baseDir ?? process.cwd();
+  if (options.adapters && options.adapters.length !== recipe.inputs.length) {
+    throw new WorkbenchError('INVALID_ARGUMENT', `${options.adapters.length} adapters given for ${recipe.inputs.length} recipe inputs`);
+  }
+  const adapters: Adapter[] = [];
+  try {
+    for (const input of recipe.inputs) {
+      throwIfAborted(signal, 'merge');
+      adapters.push(options.adapters?.[adapters.length] ?? (await load(isAbsolute(input.path) ? input.path : join(baseDir, input.path))));
+    }
+    const names = recipe.inputs.map((input, i) => input.name ?? adapters[i]!.name ?? basename(input.path));
+    const warnings: string[] = [...checkBases(plan, adapters)];
+    adapters.forEach((a, i) => {
+      for (const w of a.warnings) warnings.push(`${names[i]}: ${w}`);
+      if (a.modules.some((m) => m.hasDora)) warnings.push(`${names[i]}: DoRA magnitudes are ignored; the merge uses the plain low-rank part`);
+    });
+    const modules = selectModules(plan, adapters);
+    yield emit({ type: 'start', totalModules: modules.length, inputs: names, method: plan.method.name });
+
+    const outTensors: TensorToWrite[] = [];
+    const moduleReports: ModuleReport[] = [];
+    const rankByModule = new Map<string, number>();
+    const layoutByModule = new Map<string, Layout>();
+    const dtype = recipe.output.dtype;
+    for (let index = 0; index < modules.length; index++) {
+      throwIfAborted(signal, 'merge');
+      const entry = modules[index]!;
+      yield emit({ type: 'module', index, total: modules.length, module: entry.name, phase: 'load' });
+      const weights = weightsFor(plan, entry.name);
+      const ref = entry.holders[0]!.module;
+      const inputs: ModuleInput[] = [];
+      for (const h of entry.holders) {
+        const factors = await h.module.load();
+        inputs.push({
+          index: h.input,
+          name: names[h.input]!,
+          contentHash: moduleHash(factors.B, factors.A, h.module.scale),
+          weight: weights[h.input]!,
+          scale: h.module.scale,
+          rank: factors.A.rows,
+          B: factors.B,
+          A: factors.A,
+        });
+      }
+      throwIfAborted(signal, 'merge');
+      yield emit({ type: 'module', index, total: modules.length, module: entry.name, phase: 'merge' });
+      const result = await plan.method.run({
+        module: entry.name,
+        outFeatures: ref.outFeatures,
+        inFeatures: ref.inFeatures,
+        inputs,
+        inputCount: adapters.length,
+        params: plan.params,
+        seed: deriveSeed(recipe.seed, entry.name),
+      });
+      assertFinite(entry.name, 'B', result.B);
+      assertFinite(entry.name, 'A', result.A);
+      for (const w of result.warnings ?? []) warnings.push(w);
+      // Report: everything in factored form.
+      const total = plan.method.normalizesWeights ? inputs.reduce((s, i) => s + i.weight, 0) : 1;
+      const terms: Factored[] = inputs.map((i) => ({ B: i.B, A: i.A, coef: (i.weight / total) * i.scale }));
+      const merged: Factored = { B: result.B, A: result.A, coef: 1 };
+      const own = terms.map((x) => factoredInner(x, x));
+      const cross = terms.map((x) => factoredInner(merged, x));
+      const exactNorm = factoredNorm(terms);
+      const error = factoredDistance([merged], terms);
+      const retention = inputs.map((input, t) => {
+        const o = own[t]!;
+        const e = factoredDistance([merged], [terms[t]!]);
+        return {
+          input: input.name,
+          index: input.index,
+          weight: input.weight,
+          relativeError: o > 0 ? e / Math.sqrt(o) : 0,
+          projection: o > 0 ? cross[t]! / o : 0,
+        };
+      });
+      const rank = result.A.rows;
+      if (rank === 0) {
+        warnings.push(`module ${entry.name}: the merged delta is zero; the module is left out of the output`);
+      } else {
+        rankByModule.set(entry.name, rank);
+        layoutByModule.set(entry.name, ref.layout);
+        const shapes = factorShapes(ref.layout, ref.outFeatures, ref.inFeatures, rank);
+        if (recipe.output.format === 'peft') {
+          const keys = peftKeys(entry.name, ref.layout);
+          outTensors.push(floatTensor(keys.A, dtype, shapes.A, result.A.data), floatTensor(keys.B, dtype, shapes.B, result.B.data));
+        } else {
+          const prefix = kohyaPrefix(entry.name);
+          outTensors.push(
+            floatTensor(`${prefix}.lora_down.weight`, dtype, shapes.A, result.A.data),
+            floatTensor(`${prefix}.lora_up.weight`, dtype, shapes.B, result.B.data),
+            floatTensor(`${prefix}.alpha`, dtype, [], [rank]),
+          );
+        }
+      }
+      moduleReports.push({
+        module: entry.name,
+        outFeatures: ref.outFeatures,
+        inFeatures: ref.inFeatures,
+        layout: layoutName(ref.layout),
+        inputs: inputs.map((i) => i.name),
+        outputRank: rank,
+        relativeErrorVsExact: exactNorm > 0 ? error / exactNorm : error,
+        exactNorm,
+        mergedNorm: factoredNorm([merged]),
+        retention,
+        details: result.details ?? {},
+      });
+      yield emit({ type: 'module', index, total: modules.length, module: entry.name, phase: 'done' });
+    }
+    if (rankByModule.size === 0) {
+      throw new WorkbenchError('MERGE_EMPTY', 'every merged module came out zero; nothing to write', { details: { modules: modules.length } });
+    }
+    throwIfAborted(signal, 'merge');
+    const extras = await decideExtras(plan, adapters);
+    warnings.push(...extras.warnings);
+
+    const ranks = [...rankByModule.values()];
+    const r = Math.max(...ranks);
+    const rankPattern: Record<string, number> = {};
+    for (const [name, rank] of rankByModule) if (rank !== r) rankPattern[escapePatternKey(name)] = rank;
+    const inputSummaries: InputSummary[] = adapters.map((a, i) => ({
+      index: i,
+      name: names[i]!,
+      path: recipe.inputs[i]!.path,
+      format: a.format,
+      baseModel: a.baseModel ?? null,
+      weight: recipe.inputs[i]!.weight,
+      sha256: a.files.map((f) => ({ file: f.name, sha256: f.sha256 })),
+      moduleCount: a.modules.length,
+    }));
+    const errors = moduleReports.map((m) => m.relativeErrorVsExact);
+    const weightsName = recipe.output.format === 'peft' ? 'adapter_model.safetensors' : 'lora.safetensors';
+    const texts: Record<string, string> = {};
+    if (recipe.output.format === 'peft') {
+      const base = { ...(adapters[0]!.config ?? {}) } as Record<string, unknown>;
+      const fanInFanOut = [...layoutByModule.values()].some((l) => l.kind === 'linear_fan_in_fan_out');
+      const config: Record<string, unknown> = {
+        ...base,
+        peft_type: 'LORA',
+        r,
+        lora_alpha: r,
+        use_rslora: false,
+        use_dora: false,
+        rank_pattern: rankPattern,
+        alpha_pattern: { ...rankPattern },
+        target_modules: [...rankByModule.keys()],
+        fan_in_fan_out: fanInFanOut,
+        base_model_name_or_path: adapters.find((a) => a.baseModel)?.baseModel ?? base.base_model_name_or_path ?? null,
+        inference_mode: true,
+        layers_to_transform: null,
+        layers_pattern: null,
+        exclude_modules: null,
+      };
+      if (extras.tensors.length === 0 && Array.isArray(base.modules_to_save) && base.modules_to_save.length > 0) {
+        config.modules_to_save = null;
+      }
+      if (config.task_type === undefined) config.task_type = null;
+      texts['adapter_config.json'] = `${JSON.stringify(config, null, 2)}\n`;
+    }
+    const report: MergeReport = {
+      schema: 'awb.merge-report/1',
+      tool: { name: TOOL_NAME, version: TOOL_VERSION },
+      backend: MERGE_BACKEND,
+      method: plan.method.name,
+      params: plan.params,
+      seed: recipe.seed,
+      planSha256: plan.sha256,
+      recipe,
+      inputs: inputSummaries,
+      output: {
+        format: recipe.output.format,
+        dtype,
+        rank: r,
+        rankPattern,
+        moduleCount: rankByModule.size,
+        files: [weightsName, ...Object.keys(texts), REPORT_FILE_NAME].sort(),
+      },
+      summary: {
+        meanRelativeErrorVsExact: errors.reduce((s, v) => s + v, 0) / Math.max(1, errors.length),
+        maxRelativeErrorVsExact: Math.max(0, ...errors),
+      },
+      modules: moduleReports,
+      extras: extras.decisions,
+      warnings,
+    };
+    texts[REPORT_FILE_NAME] = `${JSON.stringify(report, null, 2)}\n`;
+    const metadata: Record<string, string> = {
+      format: 'pt',
+      awb_tool: `${TOOL_NAME} ${TOOL_VERSION}`,
+      awb_backend: MERGE_BACKEND,
+      awb_method: plan.method.name,
+      awb_seed: String(recipe.seed),
+      awb_plan_sha256: plan.sha256,
+      awb_recipe: canonicalJson(recipe),
+      awb_params: canonicalJson(plan.params),
+      awb_inputs: canonicalJson(inputSummaries.map((x) => ({ name: x.name, sha256: x.sha256 }))),
+    };
+    yield emit({ type: 'write', path: options.outDir });
+    await writeMergeOutput(options.outDir, { weightsName, tensors: [...outTensors, ...extras.tensors], metadata, texts }, { signal, overwrite });
+    yield emit({ type: 'done', outDir: options.outDir, report });
+    return report;
+  } finally {
+    if (!options.adapters) await Promise.all(adapters.map((a) => a.close().catch(() => undefined)));
+  }
+}
+
+/** Drains executeMerge and returns the report. */
+export async function runMerge(plan: MergePlan, options: ExecuteMergeOptions): Promise<MergeReport> {
+  const gen = executeMerge(plan, options);
+  for (;;) {
+    const step = await gen.next();
+    if (step.done) return step.value;
+  }
+}

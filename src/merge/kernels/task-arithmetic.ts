@@ -1,0 +1,139 @@
+// The element-wise building blocks of PEFT's merge_utils (algorithms.md §3.3),
+// as one generalised task-arithmetic kernel: optional sparsification
+// (magnitude / random), optional sign consensus, weighted sum or disjoint mean.
+// TIES, DARE and magnitude pruning are rows of the registry that configure it.
+import type { Rng } from '../../util/rng.ts';
+
+export type Sparsification = 'none' | 'magnitude' | 'random';
+export type SignMethod = 'total' | 'frequency';
+export type ZeroSign = 'plus' | 'tiesOfficial';
+
+export interface TaskArithmeticConfig {
+  readonly sparsification: Sparsification;
+  /** Fraction of entries kept (PEFT `density`). */
+  readonly density: number;
+  /** Divide kept entries by density (DARE). */
+  readonly rescale: boolean;
+  /** Elect a sign per coordinate and average the agreeing entries (TIES). */
+  readonly consensus: SignMethod | 'none';
+  readonly zeroSign: ZeroSign;
+}
+
+/**
+ * Keeps exactly ⌊density·numel⌋ entries of largest |·| (ties broken by the lower flat index),
+ * zeroing the rest in place. density ≥ 1 keeps everything.
+ */
+export function pruneMagnitude(values: Float64Array | Float32Array, density: number): void {
+  if (density >= 1) return;
+  const n = values.length;
+  const keep = Math.floor(density * n);
+  if (keep <= 0) {
+    values.fill(0);
+    return;
+  }
+  const abs = new Float64Array(n);
+  for (let i = 0; i < n; i++) abs[i] = Math.abs(values[i]!);
+  const threshold = kthLargest(Float64Array.from(abs), keep);
+  let above = 0;
+  for (let i = 0; i < n; i++) if (abs[i]! > threshold) above++;
+  let tiesLeft = keep - above;
+  for (let i = 0; i < n; i++) {
+    const a = abs[i]!;
+    if (a > threshold) continue;
+    if (a === threshold && tiesLeft > 0) {
+      tiesLeft--;
+      continue;
+    }
+    values[i] = 0;
+  }
+}
+
+/** k-th largest value (1-based) by quickselect; mutates `scratch`. */
+function kthLargest(scratch: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = scratch.length - 1;
+  const target = k - 1;
+  while (lo < hi) {
+    const pivot = scratch[(lo + hi) >>> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (scratch[i]! > pivot) i++;
+      while (scratch[j]! < pivot) j--;
+      if (i <= j) {
+        const t = scratch[i]!;
+        scratch[i] = scratch[j]!;
+        scratch[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else return scratch[target]!;
+  }
+  return scratch[target]!;
+}
+
+/** Bernoulli keep-mask with probability density; kept entries divided by density when rescaling. */
+export function pruneRandom(values: Float64Array | Float32Array, density: number, rescale: boolean, rng: Rng, mask?: ArrayLike<number>): void {
+  if (density >= 1 && !mask) return;
+  const factor = rescale && density > 0 ? 1 / density : 1;
+  for (let i = 0; i < values.length; i++) {
+    const keep = mask ? mask[i] !== 0 : rng.next() < density;
+    values[i] = keep ? values[i]! * factor : 0;
+  }
+}
+
+/**
+ * Merges pruned task tensors: weighted sum (no consensus) or TIES disjoint mean of the
+ * weighted entries whose sign agrees with the sign elected on the unweighted tensors.
+ */
+export function combineTasks(
+  tasks: readonly (Float64Array | Float32Array)[],
+  weights: readonly number[],
+  config: Pick<TaskArithmeticConfig, 'consensus' | 'zeroSign'>,
+  out: Float64Array | Float32Array,
+): void {
+  const n = out.length;
+  const t = tasks.length;
+  if (config.consensus === 'none') {
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let k = 0; k < t; k++) s += weights[k]! * tasks[k]![i]!;
+      out[i] = s;
+    }
+    return;
+  }
+  let globalSignSum = 0;
+  if (config.zeroSign === 'tiesOfficial') {
+    for (let i = 0; i < n; i++) {
+      let mu = 0;
+      for (let k = 0; k < t; k++) mu += tasks[k]![i]!;
+      globalSignSum += Math.sign(mu);
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    let mu = 0;
+    for (let k = 0; k < t; k++) {
+      const v = tasks[k]![i]!;
+      mu += config.consensus === 'total' ? v : Math.sign(v);
+    }
+    let gamma: number;
+    if (mu > 0) gamma = 1;
+    else if (mu < 0) gamma = -1;
+    else gamma = config.zeroSign === 'plus' ? 1 : Math.sign(globalSignSum);
+    let s = 0;
+    let count = 0;
+    for (let k = 0; k < t; k++) {
+      const v = tasks[k]![i]!;
+      // tiesOfficial: a zero elected sign selects entries < 0 (the official code's `>0` test on sign·value fails for sign 0, and its fallback keeps negatives).
+      const agrees = gamma === 0 ? v < 0 : Math.sign(v) === gamma;
+      if (agrees && v !== 0) {
+        s += weights[k]! * v;
+        count++;
+      }
+    }
+    out[i] = s / Math.max(1, count);
+  }
+}

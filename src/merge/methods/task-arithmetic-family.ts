@@ -1,0 +1,149 @@
+// TIES, DARE (linear / ties) and magnitude pruning on the deltas ΔW_t, module by
+// module, with PEFT merge_utils per-tensor semantics (algorithms.md §3.3), then
+// re-factored to the output rank by a seeded randomized SVD. One kernel; the
+// methods are rows that configure it (variants are data).
+import type { MergeMethodDescriptor, ModuleContext, ModuleResult } from '../method-types.ts';
+import { PER_ADAPTER_WEIGHT } from '../method-types.ts';
+import type { ParamSchema } from '../param-schema.ts';
+import { combineTasks, pruneMagnitude, pruneRandom, type Sparsification, type TaskArithmeticConfig } from '../kernels/task-arithmetic.ts';
+import { randomizedSvd } from '../../linalg/randomized-svd.ts';
+import { matOperator } from '../../linalg/mat-operator.ts';
+import { truncateSvd } from '../../linalg/truncate.ts';
+import { createRng } from '../../util/rng.ts';
+import { canonicalOrder, deriveSeed, outputRank } from './shared.ts';
+
+interface FamilyRow {
+  readonly name: string;
+  readonly title: string;
+  readonly summary: string;
+  readonly paperUrl: string;
+  readonly sparsification: Sparsification;
+  readonly rescale: boolean;
+  readonly consensus: boolean;
+  readonly defaultDensity: number;
+}
+
+const COMMON_PARAMS: ParamSchema = {
+  rank: { type: 'number', default: null, nullable: true, integer: true, min: 1, description: 'output rank of the re-factored delta (unset: largest input rank)' },
+  oversample: { type: 'number', default: 10, integer: true, min: 0, description: 'randomized SVD oversampling' },
+  powerIterations: { type: 'number', default: 2, integer: true, min: 0, max: 20, description: 'randomized SVD power iterations' },
+};
+
+/** Materialises s_t·B_t·A_t (m×n) for one input; the only dense step, one module at a time. */
+function denseDelta(B: { rows: number; cols: number; data: Float64Array }, A: { rows: number; cols: number; data: Float64Array }, scale: number): Float64Array {
+  const m = B.rows;
+  const r = B.cols;
+  const n = A.cols;
+  const out = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let k = 0; k < r; k++) {
+      const b = B.data[i * r + k]! * scale;
+      if (b === 0) continue;
+      const row = i * n;
+      const aRow = k * n;
+      for (let j = 0; j < n; j++) out[row + j]! += b * A.data[aRow + j]!;
+    }
+  }
+  return out;
+}
+
+export async function runTaskArithmetic(ctx: ModuleContext, config: TaskArithmeticConfig): Promise<ModuleResult> {
+  const m = ctx.outFeatures;
+  const n = ctx.inFeatures;
+  const inputs = canonicalOrder(ctx.inputs);
+  const tasks = inputs.map((input, position) => {
+    const tau = denseDelta(input.B, input.A, input.scale);
+    if (config.sparsification === 'magnitude') pruneMagnitude(tau, config.density);
+    if (config.sparsification === 'random') pruneRandom(tau, config.density, config.rescale, createRng(deriveSeed(ctx.seed, `task${position}`)));
+    return tau;
+  });
+  const merged = new Float64Array(m * n);
+  combineTasks(tasks, inputs.map((i) => i.weight), config, merged);
+  tasks.length = 0;
+  let total = 0;
+  for (const v of merged) total += v * v;
+  const rank = Math.min(outputRank(ctx), m, n);
+  if (total === 0) return { B: { rows: m, cols: 0, data: new Float64Array(0) }, A: { rows: 0, cols: n, data: new Float64Array(0) }, details: { denseMergedNorm: 0 } };
+  const svd = await randomizedSvd(matOperator({ rows: m, cols: n, data: merged }), {
+    rank,
+    oversample: ctx.params.oversample as number,
+    powerIterations: ctx.params.powerIterations as number,
+    seed: deriveSeed(ctx.seed, 'rsvd'),
+  });
+  const t = truncateSvd(svd, { rank });
+  let kept = 0;
+  for (let j = 0; j < t.rank; j++) kept += svd.S[j]! * svd.S[j]!;
+  const refactorError = Math.sqrt(Math.max(0, total - kept) / total);
+  return { B: t.B, A: t.A, details: { denseMergedNorm: Math.sqrt(total), refactorRelativeError: refactorError } };
+}
+
+function row(spec: FamilyRow): MergeMethodDescriptor {
+  const params: Record<string, ParamSchema[string]> = {
+    density: { type: 'number', default: spec.defaultDensity, min: 0, max: 1, description: 'fraction of entries of each ΔW_t kept (PEFT density = 1 − DARE drop rate)' },
+  };
+  if (spec.consensus) {
+    params.majoritySign = { type: 'enum', values: ['total', 'frequency'], default: 'total', description: 'sign election: sum of values or sum of signs' };
+    params.zeroSign = { type: 'enum', values: ['plus', 'tiesOfficial'], default: 'plus', description: 'an elected sign of 0: PEFT maps it to +1; the TIES code keeps negatives' };
+  }
+  return {
+    name: spec.name,
+    title: spec.title,
+    summary: spec.summary,
+    paperUrl: spec.paperUrl,
+    actsOnDelta: true,
+    orderFree: true,
+    params: { ...params, ...COMMON_PARAMS },
+    perAdapter: PER_ADAPTER_WEIGHT,
+    run: async (ctx) =>
+      runTaskArithmetic(ctx, {
+        sparsification: spec.sparsification,
+        density: ctx.params.density as number,
+        rescale: spec.rescale,
+        consensus: spec.consensus ? (ctx.params.majoritySign as 'total' | 'frequency') : 'none',
+        zeroSign: spec.consensus ? (ctx.params.zeroSign as 'plus' | 'tiesOfficial') : 'plus',
+      }),
+  };
+}
+
+export const TASK_ARITHMETIC_ROWS = [
+  row({
+    name: 'ties',
+    title: 'TIES (trim, elect sign, disjoint mean) on ΔW',
+    summary: 'Per module: keep the ⌊density·mn⌋ largest |ΔW_t| entries, elect a sign, average the agreeing weighted entries; re-factored by randomized SVD.',
+    paperUrl: 'https://arxiv.org/abs/2306.01708',
+    sparsification: 'magnitude',
+    rescale: false,
+    consensus: true,
+    defaultDensity: 0.2,
+  }),
+  row({
+    name: 'dare_linear',
+    title: 'DARE + weighted sum on ΔW',
+    summary: 'Drops entries of each ΔW_t at random (seeded), rescales by 1/density, sums with weights; re-factored by randomized SVD.',
+    paperUrl: 'https://arxiv.org/abs/2311.03099',
+    sparsification: 'random',
+    rescale: true,
+    consensus: false,
+    defaultDensity: 0.5,
+  }),
+  row({
+    name: 'dare_ties',
+    title: 'DARE + TIES sign consensus on ΔW',
+    summary: 'Random drop with rescale, then TIES sign election and disjoint mean; re-factored by randomized SVD.',
+    paperUrl: 'https://arxiv.org/abs/2311.03099',
+    sparsification: 'random',
+    rescale: true,
+    consensus: true,
+    defaultDensity: 0.5,
+  }),
+  row({
+    name: 'magnitude_prune',
+    title: 'Magnitude prune + weighted sum on ΔW',
+    summary: 'Keeps the ⌊density·mn⌋ largest |ΔW_t| entries of each delta and sums with weights; re-factored by randomized SVD.',
+    paperUrl: 'https://huggingface.co/docs/peft/developer_guides/model_merging',
+    sparsification: 'magnitude',
+    rescale: false,
+    consensus: false,
+    defaultDensity: 0.5,
+  }),
+] as const;

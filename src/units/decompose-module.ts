@@ -1,0 +1,65 @@
+// Splits a module's factors into MSUs with stable ids, the scale folded in as √s
+// on both sides (algorithms.md §0.2) and the per-adapter weight folded into b
+// before canonicalisation (§1.5), so a negative weight flips the rank-one term.
+import type { Mat } from '../tensor/matrix.ts';
+import { zeros } from '../tensor/matrix.ts';
+import type { MsuFeature, MsuId, MsuPool } from './msu.ts';
+import { canonicalizeUnit } from './canonicalize-unit.ts';
+
+export interface UnitSource {
+  readonly adapterIndex: number;
+  readonly adapterName: string;
+  /** m×r */
+  readonly B: Mat;
+  /** r×n */
+  readonly A: Mat;
+  readonly scale: number;
+  readonly weight: number;
+}
+
+export interface DecomposeOptions {
+  /** "canonical" (default) fixes the gauge; "raw" and "normalizedParts" keep √s-folded factors. */
+  readonly feature: MsuFeature;
+  /** Drop units with b = 0 or a = 0 (default true). */
+  readonly dropZero: boolean;
+}
+
+/** Pools the units of several adapters' copies of one module, in input order then rank index. */
+export function decomposeModule(module: string, sources: readonly UnitSource[], options: DecomposeOptions): MsuPool {
+  const m = sources[0]?.B.rows ?? 0;
+  const n = sources[0]?.A.cols ?? 0;
+  const bs: Float64Array[] = [];
+  const as: Float64Array[] = [];
+  const ids: MsuId[] = [];
+  for (const src of sources) {
+    const r = src.A.rows;
+    const root = Math.sqrt(Math.abs(src.scale));
+    const signScale = Math.sign(src.scale) || 1;
+    for (let i = 0; i < r; i++) {
+      const b = new Float64Array(m);
+      const a = new Float64Array(n);
+      for (let row = 0; row < m; row++) b[row] = src.B.data[row * r + i]! * root * signScale * src.weight;
+      for (let col = 0; col < n; col++) a[col] = src.A.data[i * n + col]! * root;
+      let isZero = true;
+      let bz = true;
+      for (const v of b) if (v !== 0) bz = false;
+      let az = true;
+      for (const v of a) if (v !== 0) az = false;
+      isZero = bz || az;
+      if (isZero && options.dropZero) continue;
+      if (options.feature === 'canonical') canonicalizeUnit(b, a);
+      bs.push(b);
+      as.push(a);
+      ids.push({ adapterIndex: src.adapterIndex, adapterName: src.adapterName, module, rankIndex: i });
+    }
+  }
+  const p = ids.length;
+  const B = zeros(m, p);
+  const A = zeros(p, n);
+  for (let j = 0; j < p; j++) {
+    const b = bs[j]!;
+    for (let row = 0; row < m; row++) B.data[row * p + j] = b[row]!;
+    A.data.set(as[j]!, j * n);
+  }
+  return { module, feature: options.feature, ids, B, A };
+}

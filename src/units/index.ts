@@ -1,0 +1,4 @@
+export type { MsuFeature, MsuId, MsuPool } from './msu.ts';
+export { MSU_FEATURES, msuIdString } from './msu.ts';
+export { canonicalizeUnit, normalizeParts } from './canonicalize-unit.ts';
+export { decomposeModule, type UnitSource, type DecomposeOptions } from './decompose-module.ts';
