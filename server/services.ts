@@ -48,7 +48,13 @@ export async function openServices(options: OpenServicesOptions): Promise<Servic
   const resolvePayload = (job: JobRecord): Record<string, unknown> => {
     const req = job.request;
     if (job.kind === 'merge') {
-      return { recipe: requestToRecipe(req, (id) => adapters.pathOf(id).path) };
+      const labels: Record<string, string> = {};
+      const recipe = requestToRecipe(req, (id) => {
+        const { path } = adapters.pathOf(id);
+        labels[path] = `adapter:${id}`;
+        return path;
+      });
+      return { recipe, labels };
     }
     if (job.kind === 'analysis') {
       const ids = req.adapters as string[];

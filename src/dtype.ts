@@ -209,9 +209,13 @@ export function decodeToFloat<T extends Float32Array | Float64Array>(dtype: DTyp
         const bits = new Uint32Array(out.buffer, out.byteOffset, n);
         for (let i = 0; i < n; i++) bits[i] = src[i]! << 16;
       } else {
-        for (let i = 0; i < n; i++) {
-          u32Scratch[0] = src[i]! << 16;
-          out[i] = f32Scratch[0]!;
+        // Widen through a small float32 block: a typed-array set() beats a per-element scratch.
+        const block = new Uint32Array(Math.min(n, 1 << 16));
+        const blockF32 = new Float32Array(block.buffer);
+        for (let start = 0; start < n; start += block.length) {
+          const count = Math.min(block.length, n - start);
+          for (let i = 0; i < count; i++) block[i] = src[start + i]! << 16;
+          out.set(count === block.length ? blockF32 : blockF32.subarray(0, count), start);
         }
       }
       return out;

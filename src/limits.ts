@@ -38,3 +38,6 @@ export const SIGN_CONFLICT_MAX_ENTRIES = 4_000_000;
 
 /** Most modules whose MSU projection and similarity matrices a diagnostics report keeps (report size). */
 export const REPORT_MAX_DETAILED_MODULES = 256;
+
+/** Longest rank_pattern / alpha_pattern / target_modules regex we compile from an adapter_config.json. CWE-1333 (ReDoS). */
+export const MAX_CONFIG_PATTERN_CHARS = 512;

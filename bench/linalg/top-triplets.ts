@@ -80,7 +80,7 @@ try {
     const exact = base.exactS as number[];
     const rel = (S: Float64Array) => Math.max(...exact.map((v, i) => Math.abs((S[i] ?? 0) - v) / v));
     console.log(`numpy ${base.numpy as string} randomized SVD, same algorithm (OpenBLAS f32 GEMM): ${(base.randomizedMs as number).toFixed(0)} ms → ratio ours/numpy ${(fixed.ms / (base.randomizedMs as number)).toFixed(2)}`);
-    console.log(`numpy dense values-only SVD (f64 gesdd) for reference: ${(base.denseValuesOnlyMs as number).toFixed(0)} ms → ratio dense/ours ${((base.denseValuesOnlyMs as number) / fixed.ms).toFixed(0)}×`);
+    console.log(`numpy dense values-only SVD (f32 sgesdd) for reference: ${(base.denseValuesOnlyMs as number).toFixed(0)} ms → ratio dense/ours ${((base.denseValuesOnlyMs as number) / fixed.ms).toFixed(0)}×`);
     console.log(`max relative σ error vs exact: randomizedSvd ${rel(fixed.result.S).toExponential(2)}, topSingularTriplets ${rel(adaptive.result.S).toExponential(2)}, numpy randomized ${rel(Float64Array.from(base.randomizedS as number[])).toExponential(2)}`);
   }
 } finally {

@@ -1,7 +1,7 @@
 // What a job worker does, per kind. This file is the single plug between the
 // job system and the library's merge (src/merge) and diagnostics
 // (src/diagnostics, src/report) entry points.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkbenchError, throwIfAborted } from '../../src/errors.ts';
 import { HttpError } from '../errors.ts';
@@ -82,8 +82,26 @@ async function runMerge(input: WorkerInput, signal: AbortSignal, post: Post): Pr
   post({ type: 'progress', progress: { phase: 'plan', step: 0, of: 1 } });
   const plan = planMerge(input.payload.recipe);
   throwIfAborted(signal, `job ${input.jobId}`);
-  const report = await drive(executeMerge(plan, { signal, outDir: input.outDir }), 'merge', input, signal, post);
-  return report !== null && typeof report === 'object' ? (JSON.parse(JSON.stringify(report)) as Record<string, unknown>) : {};
+  await drive(executeMerge(plan, { signal, outDir: input.outDir }), 'merge', input, signal, post);
+  // Reports name inputs by server id, never by the data dir's absolute paths.
+  const labels = (input.payload.labels ?? {}) as Record<string, string>;
+  const reportPath = join(input.outDir, 'merge-report.json');
+  let text = await readFile(reportPath, 'utf8');
+  for (const [path, label] of Object.entries(labels)) text = text.split(path).join(label);
+  await writeFile(reportPath, text);
+  const report = JSON.parse(text) as Record<string, unknown>;
+  const pick = (key: string): unknown => report[key] ?? null;
+  return {
+    schema: pick('schema'),
+    method: pick('method'),
+    params: pick('params'),
+    seed: pick('seed'),
+    planSha256: pick('planSha256'),
+    backend: pick('backend'),
+    tool: pick('tool'),
+    moduleCount: Array.isArray(report.modules) ? report.modules.length : null,
+    warnings: Array.isArray(report.warnings) ? report.warnings.slice(0, 20) : [],
+  };
 }
 
 async function runAnalysis(input: WorkerInput, signal: AbortSignal, post: Post): Promise<Record<string, unknown>> {

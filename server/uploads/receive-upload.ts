@@ -83,6 +83,7 @@ export async function receiveUpload(req: Request, options: ReceiveOptions): Prom
   try {
     bb = busboy({
       headers: req.headers,
+      defParamCharset: 'utf8',
       limits: {
         fileSize: limits.maxBytes,
         files: limits.maxFiles,
@@ -100,6 +101,8 @@ export async function receiveUpload(req: Request, options: ReceiveOptions): Prom
   const staging = await blobs.stage();
   const files: ReceivedFile[] = [];
   const skipped: string[] = [];
+  /** Names already promised to earlier files (decided before they finish streaming). */
+  const decided: string[] = [];
   const fields: Record<string, string> = {};
   const open = new Set<StagedFile>();
   const streams = new Set<Readable>();
@@ -170,7 +173,7 @@ export async function receiveUpload(req: Request, options: ReceiveOptions): Prom
       const label = sanitizeLabel(info.filename, `file-${files.length + skipped.length + 1}`);
       let decision: UploadDecision;
       try {
-        decision = options.decide(label, files.map((f) => f.name));
+        decision = options.decide(label, decided);
       } catch (error) {
         stream.resume();
         fail(error);
@@ -182,6 +185,7 @@ export async function receiveUpload(req: Request, options: ReceiveOptions): Prom
         return;
       }
       const d = decision;
+      decided.push(d.storedName);
       stream.on('limit', () =>
         fail(new HttpError('UPLOAD_TOO_LARGE', `file "${label}" is over the ${limits.maxBytes}-byte upload limit`, { file: label, limitBytes: limits.maxBytes })),
       );

@@ -11,6 +11,7 @@ import { mostCommon } from './importer.ts';
 import { escapePatternKey } from './pattern-key.ts';
 import { PEFT_PREFIX } from './import-peft.ts';
 import { targetName } from './target-name.ts';
+import { compareModuleNames } from './module-order.ts';
 import type { ExportModule, ExtraTensor, SourceFile, WrittenAdapter } from './types.ts';
 
 export const PEFT_WEIGHTS_FILE = 'adapter_model.safetensors';
@@ -111,7 +112,7 @@ function buildPeftConfig(records: readonly ModuleRecord[], options: WritePeftOpt
   for (const field of REPLACED_FIELDS) delete source[field];
   const r = mostCommon(records.map((m) => m.rank))!;
   const alpha = mostCommon(records.map((m) => m.alpha))!;
-  const sorted = [...records].sort((a, b) => (a.name < b.name ? -1 : 1));
+  const sorted = [...records].sort((a, b) => compareModuleNames(a.name, b.name));
   const rankPattern: Record<string, number> = {};
   const alphaPattern: Record<string, number> = {};
   for (const m of sorted) {

@@ -245,6 +245,10 @@ async function importPeft(input: ImportInput): Promise<ImportResult> {
   }
   if (config) checkTargets(config, modules.map((m) => m.name), input.configName ?? 'adapter_config.json', warnings);
   const extras: ExtraTensor[] = extraKeys.map((key) => extraTensor(source, key, extraRole(key, config)));
+  const loraBiases = extras.filter((e) => e.role === 'lora_bias');
+  if (loraBiases.length > 0) {
+    warnings.push(`${loraBiases.length} lora_B.bias tensor(s) (lora_bias=True) are carried unchanged but are not part of ΔW = s·B·A`);
+  }
   const unknown = extras.filter((e) => e.role === 'unknown');
   if (unknown.length > 0) {
     warnings.push(`${unknown.length} tensor(s) are not LoRA factors and are carried unchanged (e.g. "${unknown[0]!.key}")`);

@@ -4,6 +4,7 @@ import { WorkbenchError } from '../errors.ts';
 import type { DType } from '../dtype.ts';
 import type { Adapter, ExportModule, ExtraTensor, LoraModule } from './types.ts';
 import { validateExportModule } from './export-tensors.ts';
+import { compareModuleNames } from './module-order.ts';
 
 export interface InMemoryAdapterOptions {
   readonly name: string;
@@ -47,7 +48,7 @@ export function inMemoryAdapter(options: InMemoryAdapterOptions): Adapter {
   if (modules.length === 0) {
     throw new WorkbenchError('ADAPTER_EMPTY', `in-memory adapter "${options.name}" has no modules`, { details: { name: options.name } });
   }
-  modules.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  modules.sort((a, b) => compareModuleNames(a.name, b.name));
   return {
     format: 'memory',
     name: options.name,

@@ -3,13 +3,14 @@
 // factor data on disk until a module's load() asks for it.
 import { readdir, stat, readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import { WorkbenchError, fromFsError } from '../errors.ts';
+import { WorkbenchError, fromFsError, throwIfAborted } from '../errors.ts';
 import { MAX_CONFIG_BYTES } from '../limits.ts';
 import { openSafetensors, type TensorSource } from '../safetensors/reader.ts';
 import { sha256File } from '../util/hash.ts';
 import { mostCommon, type ImportInput } from './importer.ts';
 import { detectImporter, getImporter } from './importer-registry.ts';
 import { countNonFinite } from './lazy-module.ts';
+import { compareModuleNames } from './module-order.ts';
 import type { Adapter, AdapterFormat, LoraModule, SourceFile } from './types.ts';
 
 export interface LoadAdapterOptions {
@@ -25,6 +26,8 @@ export interface LoadAdapterOptions {
   readonly name?: string;
   /** Prefix for file names in messages (loadAdapter uses the folder name). */
   readonly messagePrefix?: string;
+  /** Checked between modules while scanning. */
+  readonly signal?: AbortSignal;
 }
 
 /** One input file: its original name (upload file name or basename) and where it is on disk. */
@@ -118,13 +121,13 @@ function resolveFiles(files: readonly AdapterInputFile[], where: string): Resolv
   return { weights, config };
 }
 
-async function readConfig(file: AdapterInputFile): Promise<Record<string, unknown>> {
+async function readConfig(file: AdapterInputFile, label: string): Promise<Record<string, unknown>> {
   let bytes: Buffer;
   try {
     const size = (await stat(file.path)).size;
     if (size > MAX_CONFIG_BYTES) {
-      throw new WorkbenchError('ADAPTER_CONFIG_INVALID', `${file.name}: ${size} bytes exceeds the ${MAX_CONFIG_BYTES}-byte limit for a config`, {
-        details: { file: file.name, sizeBytes: size, limit: MAX_CONFIG_BYTES },
+      throw new WorkbenchError('ADAPTER_CONFIG_INVALID', `${label}: ${size} bytes exceeds the ${MAX_CONFIG_BYTES}-byte limit for a config`, {
+        details: { file: label, sizeBytes: size, limit: MAX_CONFIG_BYTES },
       });
     }
     bytes = await readFile(file.path);
@@ -136,12 +139,12 @@ async function readConfig(file: AdapterInputFile): Promise<Record<string, unknow
   try {
     raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (error) {
-    throw new WorkbenchError('ADAPTER_CONFIG_INVALID', `${file.name}: not valid JSON (${(error as Error).message})`, {
-      details: { file: file.name },
+    throw new WorkbenchError('ADAPTER_CONFIG_INVALID', `${label}: not valid JSON (${(error as Error).message})`, {
+      details: { file: label },
     });
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new WorkbenchError('ADAPTER_CONFIG_INVALID', `${file.name}: must be a JSON object`, { details: { file: file.name } });
+    throw new WorkbenchError('ADAPTER_CONFIG_INVALID', `${label}: must be a JSON object`, { details: { file: label } });
   }
   return raw as Record<string, unknown>;
 }
@@ -150,13 +153,14 @@ async function readConfig(file: AdapterInputFile): Promise<Record<string, unknow
 export async function loadAdapterFromFiles(
   files: readonly AdapterInputFile[],
   options: LoadAdapterOptions = {},
-  where: string = files[0]?.path ?? '<no files>',
+  where: string = options.messagePrefix ?? '(uploaded files)',
 ): Promise<Adapter> {
   const { weights, config: configFile } = resolveFiles(files, where);
-  const config = configFile ? await readConfig(configFile) : undefined;
+  const configLabel = configFile && (options.messagePrefix ? `${options.messagePrefix}/${configFile.name}` : configFile.name);
+  const config = configFile ? await readConfig(configFile, configLabel!) : undefined;
   const source = await openSafetensors(weights.path);
   try {
-    return await buildAdapter(source, weights, configFile, config, options);
+    return await buildAdapter(source, weights, configFile, configLabel, config, options);
   } catch (error) {
     await source.close();
     throw error;
@@ -167,12 +171,13 @@ async function buildAdapter(
   source: TensorSource & { readonly sizeBytes?: number },
   weights: AdapterInputFile,
   configFile: AdapterInputFile | undefined,
+  configLabel: string | undefined,
   config: Record<string, unknown> | undefined,
   options: LoadAdapterOptions,
 ): Promise<Adapter> {
   const names = [...source.tensors.keys()];
   const label = options.messagePrefix ? `${options.messagePrefix}/${weights.name}` : weights.name;
-  const input: ImportInput = { source, label, weightsName: weights.name, config, configName: configFile?.name, names };
+  const input: ImportInput = { source, label, weightsName: weights.name, config, configName: configLabel, names };
   const importer = options.format ? getImporter(options.format) : detectImporter(input)?.importer;
   if (!importer) {
     if (options.format) {
@@ -199,7 +204,7 @@ async function buildAdapter(
       details: { file: label, tensorCount: names.length },
     });
   }
-  const modules = [...result.modules].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const modules = [...result.modules].sort((a, b) => compareModuleNames(a.name, b.name));
   for (let i = 1; i < modules.length; i++) {
     if (modules[i]!.name === modules[i - 1]!.name) {
       const name = modules[i]!.name;
@@ -212,7 +217,7 @@ async function buildAdapter(
   }
   const warnings = [...result.warnings];
   if (options.scanNonFinite ?? true) {
-    await scanNonFinite(modules, label, options.allowNonFinite ?? false, warnings);
+    await scanNonFinite(modules, label, options.allowNonFinite ?? false, warnings, options.signal);
   }
   const inputFiles = configFile ? [weights, configFile] : [weights];
   const hash = options.hashFiles ?? true;
@@ -243,9 +248,16 @@ async function buildAdapter(
   return adapter;
 }
 
-async function scanNonFinite(modules: readonly LoraModule[], file: string, allow: boolean, warnings: string[]): Promise<void> {
+async function scanNonFinite(
+  modules: readonly LoraModule[],
+  file: string,
+  allow: boolean,
+  warnings: string[],
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const bad: { module: string; count: number }[] = [];
   for (const module of modules) {
+    throwIfAborted(signal, 'loading the adapter');
     const f = await module.load();
     const count = countNonFinite(f.A.data) + countNonFinite(f.B.data) + (f.doraMagnitude ? countNonFinite(f.doraMagnitude) : 0);
     if (count > 0) bad.push({ module: module.name, count });

@@ -1,6 +1,23 @@
 // PEFT's get_pattern_key: which rank_pattern / alpha_pattern key applies to a module.
 // Keys are tried in insertion order; key K matches module path P iff the regex
 // `(.*\.)?(K)$` matches P from its start (algorithms.md §0.2, example A22).
+// Keys are regexes from an uploaded file, so each is checked before it is compiled:
+// bounded length, and no quantified group that itself contains a quantifier (the
+// shape of catastrophic backtracking, e.g. "(a+)+").
+import { MAX_CONFIG_PATTERN_CHARS } from '../limits.ts';
+
+const NESTED_QUANTIFIER = /\([^()]*[+*}][^()]*\)\s*[+*{]/;
+
+/** Why a config regex is refused, or undefined when it is safe to compile. */
+export function unsafePatternReason(pattern: string): string | undefined {
+  if (pattern.length > MAX_CONFIG_PATTERN_CHARS) {
+    return `is ${pattern.length} characters long (limit ${MAX_CONFIG_PATTERN_CHARS})`;
+  }
+  if (NESTED_QUANTIFIER.test(pattern)) {
+    return 'repeats a group that itself repeats (catastrophic backtracking)';
+  }
+  return undefined;
+}
 
 export interface PatternMatch {
   readonly key: string;

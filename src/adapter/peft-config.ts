@@ -1,6 +1,7 @@
 // Reads the fields of a PEFT adapter_config.json the workbench needs, checking their
 // types; unknown keys stay in the raw object for round trips (algorithms.md §3.6).
 import { WorkbenchError } from '../errors.ts';
+import { unsafePatternReason } from './pattern-key.ts';
 
 export interface PeftLoraConfig {
   readonly peftType: string | undefined;
@@ -52,6 +53,14 @@ export function parsePeftConfig(raw: Readonly<Record<string, unknown>>, file: st
     if (typeof v !== 'object' || Array.isArray(v) || !Object.values(v as object).every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)) {
       throw bad(field, 'an object of positive numbers');
     }
+    for (const key of Object.keys(v as object)) {
+      const why = unsafePatternReason(key);
+      if (why !== undefined) {
+        throw new WorkbenchError('ADAPTER_CONFIG_INVALID', `${file}: ${field} key ${JSON.stringify(key.slice(0, 80))} ${why}`, {
+          details: { file, field, key: key.slice(0, 200) },
+        });
+      }
+    }
     return { ...(v as Record<string, number>) };
   };
   const strList = (field: string): string[] | undefined => {
@@ -65,6 +74,12 @@ export function parsePeftConfig(raw: Readonly<Record<string, unknown>>, file: st
   let targetModules: readonly string[] | string | undefined;
   if (typeof raw.target_modules === 'string') {
     targetModules = raw.target_modules;
+    const why = unsafePatternReason(targetModules);
+    if (why !== undefined) {
+      throw new WorkbenchError('ADAPTER_CONFIG_INVALID', `${file}: target_modules regex ${why}`, {
+        details: { file, field: 'target_modules' },
+      });
+    }
   } else {
     targetModules = strList('target_modules');
   }

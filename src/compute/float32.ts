@@ -3,10 +3,10 @@ import type { Mat } from '../tensor/matrix.ts';
 
 /** The f32 copy of a Mat's data (rounded to nearest). */
 export function matToFloat32(m: Mat): Float32Array {
-  return Float32Array.from(m.data);
+  return new Float32Array(m.data);
 }
 
 /** A Mat holding the f64 widening of an f32 (or f64) buffer. Copies. */
 export function float32ToMat(rows: number, cols: number, data: Float32Array | Float64Array): Mat {
-  return { rows, cols, data: Float64Array.from(data) };
+  return { rows, cols, data: new Float64Array(data) };
 }

@@ -261,12 +261,15 @@ export const BACKEND_CANDIDATES = [
 export type CandidateId = (typeof BACKEND_CANDIDATES)[number]['id'];
 
 const probed = new Map<string, Promise<ProbeResult>>();
+/** Probes run one at a time: tfjs's engine has one active backend, and two overlapping setBackend calls leave it inconsistent. */
+let probeQueue: Promise<unknown> = Promise.resolve();
 
 /** Probes one candidate once per thread; later calls return the same result (and backend instance). */
 export function probeCandidate(spec: CandidateSpec): Promise<ProbeResult> {
   let result = probed.get(spec.id);
   if (result === undefined) {
-    result = spec.probe().catch((error: unknown) => ({ ok: false as const, reason: `probe failed: ${firstLine(error)}` }));
+    result = probeQueue.then(() => spec.probe()).catch((error: unknown) => ({ ok: false as const, reason: `probe failed: ${firstLine(error)}` }));
+    probeQueue = result;
     probed.set(spec.id, result);
   }
   return result;

@@ -75,6 +75,12 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
       candidates.push({ ...base, available: null, chosen: false, reason });
       continue;
     }
+    const provider = candidates.find((c) => c.name === spec.backend && c.available === true);
+    if (provider !== undefined) {
+      // Loading tfjs-node beside tfjs-node-gpu would register a second native "tensorflow" backend.
+      candidates.push({ ...base, available: null, chosen: false, reason: `not probed: ${provider.packages} already provides the ${spec.backend} backend` });
+      continue;
+    }
     const result = await probeCandidate(spec);
     if (!result.ok) {
       candidates.push({ ...base, available: false, chosen: false, reason: result.reason });

@@ -23,10 +23,11 @@ export interface TfjsBackendSpec {
 }
 
 function activate(tfjsName: string): void {
-  if (tf.getBackend() !== tfjsName) {
+  const wanted = tf.engine().findBackend(tfjsName);
+  if (tf.getBackend() !== tfjsName || tf.backend() !== wanted) {
     // Resolves synchronously for an initialised backend; the probe initialised it.
     void tf.setBackend(tfjsName);
-    if (tf.getBackend() !== tfjsName) {
+    if (tf.getBackend() !== tfjsName || wanted === null || tf.backend() !== wanted) {
       throw new WorkbenchError('BACKEND_UNAVAILABLE', `tfjs backend "${tfjsName}" is not initialised`, { permanent: false });
     }
   }
@@ -48,7 +49,7 @@ async function readMat(t: tf.Tensor): Promise<Mat> {
 
 async function readVector(t: tf.Tensor): Promise<Float64Array> {
   try {
-    return Float64Array.from((await t.data()) as Float32Array);
+    return new Float64Array((await t.data()) as Float32Array);
   } finally {
     t.dispose();
   }
@@ -161,7 +162,7 @@ export function createTfjsBackend(spec: TfjsBackendSpec): Backend {
     upload(rows: number, cols: number, data: Float32Array | Float64Array): ResidentMatrix {
       assertDataLength(rows, cols, data.length, 'upload');
       // tfjs-cpu keeps a reference to the array it is given; every other backend copies.
-      const f32 = data instanceof Float32Array ? (tfjsName === 'cpu' ? data.slice() : data) : Float32Array.from(data);
+      const f32 = data instanceof Float32Array ? (tfjsName === 'cpu' ? data.slice() : data) : new Float32Array(data);
       return new TfjsResidentMatrix(tfjsName, rows, cols, f32);
     },
     dispose(): void {},

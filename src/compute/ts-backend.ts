@@ -17,7 +17,7 @@ class TsResidentMatrix implements ResidentMatrix {
     readonly cols: number,
     data: Float32Array | Float64Array,
   ) {
-    this.matrix = { rows, cols, data: Float64Array.from(data) };
+    this.matrix = { rows, cols, data: new Float64Array(data) };
   }
 
   private held(): Mat {

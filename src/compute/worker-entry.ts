@@ -6,7 +6,6 @@ import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
 import { ERROR_CODES, WorkbenchError, isWorkbenchError } from '../errors.ts';
 import type { Backend } from './backend.ts';
-import { selectBackend } from './select-backend.ts';
 import type { PoolWorkerData, SerializedError, TaskContext, ToMainMessage, ToWorkerMessage } from './worker-protocol.ts';
 
 const data = workerData as PoolWorkerData;
@@ -17,7 +16,8 @@ if (port === null) {
 
 let backend: Promise<Backend> | undefined;
 function getBackend(): Promise<Backend> {
-  backend ??= selectBackend({ backend: data.backend, env: data.env ?? process.env }).then((s) => s.backend);
+  // Imported on first use: tasks that need no backend do not pay for loading tfjs.
+  backend ??= import('./select-backend.ts').then(({ selectBackend }) => selectBackend({ backend: data.backend, env: data.env ?? process.env })).then((s) => s.backend);
   return backend;
 }
 

@@ -13,7 +13,7 @@ export type KmeansInit = (typeof KMEANS_INITS)[number];
 
 export interface KmeansOptions {
   readonly k: number;
-  /** Default 'kmeans++' (seeded D² sampling); 'firstK' takes the first k points (deterministic tests). */
+  /** Default 'kmeans++' (seeded greedy D² sampling); 'firstK' takes the first k points (deterministic tests). */
   readonly init?: KmeansInit;
   readonly seed?: number;
   /** Lloyd updates per run (default 100); a run also stops when no label changes. */
@@ -28,7 +28,7 @@ export interface KmeansResult {
   readonly labels: Int32Array;
   /** k×d. A cluster left empty keeps its last centroid and has size 0. */
   readonly centroids: Mat;
-  /** Σ ‖x_i − c_{label_i}‖². */
+  /** Σ ‖x_i − c_{label_i}‖², computed exactly (not from the screened distances). */
   readonly inertia: number;
   /** Lloyd centroid updates in the winning run. */
   readonly iterations: number;
@@ -83,7 +83,7 @@ function validate(points: Mat, options: KmeansOptions): void {
   }
 }
 
-/** ‖x_i − c_j‖², computed directly (not as ‖x‖²+‖c‖²−2x·c) so that exact ties stay exact. */
+/** ‖x_i − c_j‖², computed directly: the exact tie-breaker and the final inertia. */
 function sqDist(x: Float64Array, xOff: number, c: Float64Array, cOff: number, d: number): number {
   let s = 0;
   for (let t = 0; t < d; t++) {
@@ -91,6 +91,95 @@ function sqDist(x: Float64Array, xOff: number, c: Float64Array, cOff: number, d:
     s += v * v;
   }
   return s;
+}
+
+function dot(x: Float64Array, xOff: number, c: Float64Array, cOff: number, d: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let t = 0;
+  for (; t + 4 <= d; t += 4) {
+    s0 += x[xOff + t]! * c[cOff + t]!;
+    s1 += x[xOff + t + 1]! * c[cOff + t + 1]!;
+    s2 += x[xOff + t + 2]! * c[cOff + t + 2]!;
+    s3 += x[xOff + t + 3]! * c[cOff + t + 3]!;
+  }
+  for (; t < d; t++) s0 += x[xOff + t]! * c[cOff + t]!;
+  return s0 + s1 + (s2 + s3);
+}
+
+function rowNorms(m: Mat): Float64Array {
+  const out = new Float64Array(m.rows);
+  for (let i = 0; i < m.rows; i++) out[i] = dot(m.data, i * m.cols, m.data, i * m.cols, m.cols);
+  return out;
+}
+
+/** Relative slack under which two expanded distances ‖x‖²+‖c‖²−2x·c count as a possible tie. */
+const TIE_SLACK = 1e-10;
+
+/** Squared distances from point p to every point, by ‖x‖²+‖y‖²−2x·y (0 below its round-off). */
+function distancesFrom(points: Mat, norms: Float64Array, p: number, out: Float64Array): void {
+  const { rows: n, cols: d, data } = points;
+  for (let i = 0; i < n; i++) {
+    const v = norms[i]! + norms[p]! - 2 * dot(data, i * d, data, p * d, d);
+    out[i] = i === p || v <= TIE_SLACK * (norms[i]! + norms[p]!) ? 0 : v;
+  }
+}
+
+/**
+ * Greedy kmeans++ (Arthur & Vassilvitskii; the scikit-learn variant): each round draws 2 + ⌊ln k⌋
+ * candidates by D² sampling and keeps the one that lowers the potential Σ D² most (first on ties).
+ * Plain single-draw kmeans++ merged two clusters on the 128×16384 bench data.
+ */
+function kmeansPlusPlus(points: Mat, k: number, rng: Rng): number[] {
+  const n = points.rows;
+  const norms = rowNorms(points);
+  const trials = 2 + Math.floor(Math.log(k));
+  const chosen = [rng.int(n)];
+  const closest = new Float64Array(n);
+  distancesFrom(points, norms, chosen[0]!, closest);
+  const candidateD = new Float64Array(n);
+  const bestD = new Float64Array(n);
+  while (chosen.length < k) {
+    let potential = 0;
+    for (const v of closest) potential += v;
+    if (potential <= 0) {
+      // Every point coincides with a chosen centre: take the first unchosen point.
+      let next = 0;
+      while (chosen.includes(next)) next++;
+      chosen.push(next);
+      continue;
+    }
+    let bestCandidate = -1;
+    let bestPotential = Infinity;
+    for (let trial = 0; trial < trials; trial++) {
+      let target = rng.next() * potential;
+      let candidate = -1;
+      for (let i = 0; i < n; i++) {
+        target -= closest[i]!;
+        if (target < 0 && closest[i]! > 0) {
+          candidate = i;
+          break;
+        }
+      }
+      if (candidate < 0) {
+        // Round-off at the end of the cumulative sum: the last point with positive weight.
+        for (let i = n - 1; i >= 0 && candidate < 0; i--) if (closest[i]! > 0) candidate = i;
+      }
+      distancesFrom(points, norms, candidate, candidateD);
+      let pot = 0;
+      for (let i = 0; i < n; i++) pot += Math.min(closest[i]!, candidateD[i]!);
+      if (pot < bestPotential) {
+        bestPotential = pot;
+        bestCandidate = candidate;
+        bestD.set(candidateD);
+      }
+    }
+    chosen.push(bestCandidate);
+    for (let i = 0; i < n; i++) if (bestD[i]! < closest[i]!) closest[i] = bestD[i]!;
+  }
+  return chosen;
 }
 
 /** The k×d starting centroids a run with this init and seed uses (exported for benchmarks and tests). */
@@ -101,12 +190,13 @@ export function kmeansInitialCentroids(points: Mat, k: number, init: KmeansInit,
 
 function initialCentroids(points: Mat, k: number, init: KmeansInit, rng: Rng): Mat {
   const { rows: n, cols: d, data } = points;
-  const chosen: number[] = [];
+  let chosen: number[];
   if (init === 'firstK') {
-    for (let j = 0; j < k; j++) chosen.push(j);
+    chosen = Array.from({ length: k }, (_, j) => j);
   } else if (init === 'randomSubset') {
     // Partial Fisher–Yates: k distinct indices.
     const idx = Int32Array.from({ length: n }, (_, i) => i);
+    chosen = [];
     for (let j = 0; j < k; j++) {
       const r = j + rng.int(n - j);
       const t = idx[j]!;
@@ -115,44 +205,7 @@ function initialCentroids(points: Mat, k: number, init: KmeansInit, rng: Rng): M
       chosen.push(idx[j]!);
     }
   } else {
-    // kmeans++ (Arthur & Vassilvitskii): first centre uniform, then D² sampling.
-    const minD = new Float64Array(n).fill(Infinity);
-    const taken = new Uint8Array(n);
-    let next = rng.int(n);
-    for (let j = 0; j < k; j++) {
-      chosen.push(next);
-      taken[next] = 1;
-      let total = 0;
-      for (let i = 0; i < n; i++) {
-        const dist = sqDist(data, i * d, data, next * d, d);
-        if (dist < minD[i]!) minD[i] = dist;
-        total += minD[i]!;
-      }
-      if (j === k - 1) break;
-      if (total > 0) {
-        let target = rng.next() * total;
-        next = -1;
-        for (let i = 0; i < n; i++) {
-          target -= minD[i]!;
-          if (target < 0 && minD[i]! > 0) {
-            next = i;
-            break;
-          }
-        }
-        if (next < 0) {
-          // Round-off at the end of the cumulative sum: take the last point with positive weight.
-          for (let i = n - 1; i >= 0; i--) {
-            if (minD[i]! > 0) {
-              next = i;
-              break;
-            }
-          }
-        }
-      } else {
-        // Every point coincides with a chosen centre: take the first unchosen point.
-        next = taken.indexOf(0);
-      }
-    }
+    chosen = kmeansPlusPlus(points, k, rng);
   }
   const centroids = zeros(k, d);
   chosen.forEach((p, j) => centroids.data.set(data.subarray(p * d, (p + 1) * d), j * d));
@@ -160,28 +213,61 @@ function initialCentroids(points: Mat, k: number, init: KmeansInit, rng: Rng): M
 }
 
 /**
- * Assigns every point to its nearest centroid (lowest index on ties). Returns the number of labels
- * that changed and fills `dist` with each point's squared distance to its centroid.
+ * Assigns every point to its nearest centroid, lowest index on ties. Distances are screened by
+ * ‖x‖²+‖c‖²−2x·c; when several centroids are within round-off of the best, the exact ‖x−c‖² decides,
+ * so exact ties always go to the lowest index. Returns the number of labels that changed and fills
+ * `dist` with each point's squared distance to its centroid.
  */
-function assign(points: Mat, centroids: Mat, labels: Int32Array, dist: Float64Array): number {
+function assign(points: Mat, norms: Float64Array, centroids: Mat, labels: Int32Array, dist: Float64Array): number {
   const { rows: n, cols: d, data } = points;
   const k = centroids.rows;
+  const cNorms = rowNorms(centroids);
+  let maxNorm = 0;
+  for (const v of cNorms) if (v > maxNorm) maxNorm = v;
+  const dk = new Float64Array(k);
   let changed = 0;
   for (let i = 0; i < n; i++) {
-    let best = 0;
+    const xOff = i * d;
     let bestD = Infinity;
     for (let j = 0; j < k; j++) {
-      const v = sqDist(data, i * d, centroids.data, j * d, d);
-      if (v < bestD) {
-        bestD = v;
-        best = j;
+      const v = norms[i]! + cNorms[j]! - 2 * dot(data, xOff, centroids.data, j * d, d);
+      dk[j] = v;
+      if (v < bestD) bestD = v;
+    }
+    const cut = bestD + TIE_SLACK * (norms[i]! + maxNorm);
+    let best = -1;
+    let bestExact = Infinity;
+    let candidates = 0;
+    for (let j = 0; j < k; j++) {
+      if (dk[j]! > cut) continue;
+      candidates++;
+      if (best < 0) best = j;
+    }
+    if (candidates === 1) {
+      bestExact = Math.max(0, dk[best]!);
+    } else {
+      best = -1;
+      for (let j = 0; j < k; j++) {
+        if (dk[j]! > cut) continue;
+        const exact = sqDist(data, xOff, centroids.data, j * d, d);
+        if (exact < bestExact) {
+          bestExact = exact;
+          best = j;
+        }
       }
     }
     if (labels[i] !== best) changed++;
     labels[i] = best;
-    dist[i] = bestD;
+    dist[i] = bestExact;
   }
   return changed;
+}
+
+function exactInertia(points: Mat, centroids: Mat, labels: Int32Array): number {
+  const d = points.cols;
+  let s = 0;
+  for (let i = 0; i < points.rows; i++) s += sqDist(points.data, i * d, centroids.data, labels[i]! * d, d);
+  return s;
 }
 
 /** Gives each empty cluster the point farthest from its centroid among clusters of size > 1. */
@@ -232,6 +318,7 @@ export function* kmeansSteps(points: Mat, options: KmeansOptions): Generator<Kme
   validate(points, options);
   const { k, init = 'kmeans++', seed = DEFAULT_SEED, maxIterations = 100, nInit = 1, signal } = options;
   const n = points.rows;
+  const norms = rowNorms(points);
   let best: KmeansResult | undefined;
   for (let run = 0; run < nInit; run++) {
     const rng = createRng((seed + run) >>> 0);
@@ -242,7 +329,7 @@ export function* kmeansSteps(points: Mat, options: KmeansOptions): Generator<Kme
     let converged = false;
     for (;;) {
       throwIfAborted(signal, 'k-means');
-      let changed = assign(points, centroids, labels, dist);
+      let changed = assign(points, norms, centroids, labels, dist);
       const sizes = countSizes(labels, k);
       changed += reseedEmpty(labels, dist, sizes);
       if (changed === 0) {
@@ -258,10 +345,9 @@ export function* kmeansSteps(points: Mat, options: KmeansOptions): Generator<Kme
     }
     // When the cap was hit, the labels were made with the previous centroids: re-assign once so
     // labels, centroids and inertia agree.
-    if (!converged) assign(points, centroids, labels, dist);
+    if (!converged) assign(points, norms, centroids, labels, dist);
     const sizes = countSizes(labels, k);
-    let inertia = 0;
-    for (const v of dist) inertia += v;
+    const inertia = exactInertia(points, centroids, labels);
     if (best === undefined || inertia < best.inertia) {
       best = { labels, centroids, inertia, iterations, clusterSizes: Array.from(sizes), run, converged };
     }

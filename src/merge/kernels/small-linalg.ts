@@ -1,7 +1,6 @@
-// Dense kernels the merge engine needs on small or thin matrices: CGS2 QR of a
-// thin matrix and one-sided Jacobi SVD. Pure functions over Float64Array; no
-// validation (the ops that call them validate). They stand in until src/linalg
-// exposes the same operations; see docs/decisions/merge.md.
+// Small dense helpers of the merge report and the federated methods: CGS2 thin QR
+// (its R is all the factored-norm computation needs), Gram-type products, and a
+// right solve for r×r systems. Pure functions; the ops that call them validate.
 import type { Mat } from '../../tensor/matrix.ts';
 import { zeros } from '../../tensor/matrix.ts';
 
@@ -43,85 +42,6 @@ export function qrThin(x: Mat): { Q: Mat; R: Mat } {
     for (let i = 0; i < m; i++) q[i * c + j] = col[i]! / norm;
   }
   return { Q, R };
-}
-
-export interface DenseSvd {
-  /** rows×p, orthonormal columns for the non-zero singular values. */
-  readonly U: Mat;
-  /** p singular values, descending. */
-  readonly S: Float64Array;
-  /** cols×p (V, not Vᵀ). */
-  readonly V: Mat;
-}
-
-/**
- * SVD of a small dense matrix by one-sided Jacobi rotations on the columns (works on the
- * transpose when the matrix is wide). Returns p = min(rows, cols) triplets, descending.
- */
-export function jacobiSvd(x: Mat): DenseSvd {
-  if (x.cols > x.rows) {
-    const t = jacobiSvd(transposeMat(x));
-    return { U: t.V, S: t.S, V: t.U };
-  }
-  const m = x.rows;
-  const n = x.cols;
-  const g = Float64Array.from(x.data);
-  const v = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) v[i * n + i] = 1;
-  const maxSweeps = 60;
-  for (let sweep = 0; sweep < maxSweeps; sweep++) {
-    let rotated = false;
-    for (let p = 0; p < n - 1; p++) {
-      for (let q = p + 1; q < n; q++) {
-        let alpha = 0;
-        let beta = 0;
-        let gamma = 0;
-        for (let i = 0; i < m; i++) {
-          const gp = g[i * n + p]!;
-          const gq = g[i * n + q]!;
-          alpha += gp * gp;
-          beta += gq * gq;
-          gamma += gp * gq;
-        }
-        if (gamma === 0 || Math.abs(gamma) <= 1e-15 * Math.sqrt(alpha * beta)) continue;
-        rotated = true;
-        const zeta = (beta - alpha) / (2 * gamma);
-        const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
-        const cs = 1 / Math.sqrt(1 + t * t);
-        const sn = cs * t;
-        for (let i = 0; i < m; i++) {
-          const gp = g[i * n + p]!;
-          const gq = g[i * n + q]!;
-          g[i * n + p] = cs * gp - sn * gq;
-          g[i * n + q] = sn * gp + cs * gq;
-        }
-        for (let i = 0; i < n; i++) {
-          const vp = v[i * n + p]!;
-          const vq = v[i * n + q]!;
-          v[i * n + p] = cs * vp - sn * vq;
-          v[i * n + q] = sn * vp + cs * vq;
-        }
-      }
-    }
-    if (!rotated) break;
-  }
-  const norms = new Float64Array(n);
-  for (let j = 0; j < n; j++) {
-    let s = 0;
-    for (let i = 0; i < m; i++) s += g[i * n + j]! * g[i * n + j]!;
-    norms[j] = Math.sqrt(s);
-  }
-  const order = Array.from({ length: n }, (_, j) => j).sort((a, b) => norms[b]! - norms[a]! || a - b);
-  const U = zeros(m, n);
-  const V = zeros(n, n);
-  const S = new Float64Array(n);
-  order.forEach((j, k) => {
-    const s = norms[j]!;
-    S[k] = s;
-    for (let i = 0; i < m; i++) U.data[i * n + k] = s > 0 ? g[i * n + j]! / s : 0;
-    for (let i = 0; i < n; i++) V.data[i * n + k] = v[i * n + j]!;
-  });
-  return { U, S, V };
 }
 
 export function transposeMat(x: Mat): Mat {

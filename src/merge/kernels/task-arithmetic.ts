@@ -19,33 +19,48 @@ export interface TaskArithmeticConfig {
   readonly zeroSign: ZeroSign;
 }
 
+/** Where a per-tensor magnitude trim cuts: entries above `threshold` stay, and the first `tiesToKeep` entries equal to it (in flat order). */
+export interface MagnitudeCut {
+  readonly keepAll: boolean;
+  readonly threshold: number;
+  readonly tiesToKeep: number;
+}
+
+/** Finds the cut keeping exactly ⌊density·numel⌋ entries of largest |·| (ties: lower flat index). Mutates `abs`. */
+export function magnitudeCut(abs: Float64Array, density: number): MagnitudeCut {
+  const n = abs.length;
+  if (density >= 1) return { keepAll: true, threshold: 0, tiesToKeep: 0 };
+  const keep = Math.floor(density * n);
+  if (keep <= 0) return { keepAll: false, threshold: Infinity, tiesToKeep: 0 };
+  const threshold = kthLargest(abs, keep);
+  let above = 0;
+  for (let i = 0; i < n; i++) if (abs[i]! > threshold) above++;
+  return { keepAll: false, threshold, tiesToKeep: keep - above };
+}
+
+/** Applies a cut to the next stretch of the tensor in flat order; `state.tiesLeft` carries across stretches. */
+export function applyMagnitudeCut(values: Float64Array | Float32Array, cut: MagnitudeCut, state: { tiesLeft: number }): void {
+  if (cut.keepAll) return;
+  for (let i = 0; i < values.length; i++) {
+    const a = Math.abs(values[i]!);
+    if (a > cut.threshold) continue;
+    if (a === cut.threshold && state.tiesLeft > 0) {
+      state.tiesLeft--;
+      continue;
+    }
+    values[i] = 0;
+  }
+}
+
 /**
  * Keeps exactly ⌊density·numel⌋ entries of largest |·| (ties broken by the lower flat index),
  * zeroing the rest in place. density ≥ 1 keeps everything.
  */
 export function pruneMagnitude(values: Float64Array | Float32Array, density: number): void {
-  if (density >= 1) return;
-  const n = values.length;
-  const keep = Math.floor(density * n);
-  if (keep <= 0) {
-    values.fill(0);
-    return;
-  }
-  const abs = new Float64Array(n);
-  for (let i = 0; i < n; i++) abs[i] = Math.abs(values[i]!);
-  const threshold = kthLargest(Float64Array.from(abs), keep);
-  let above = 0;
-  for (let i = 0; i < n; i++) if (abs[i]! > threshold) above++;
-  let tiesLeft = keep - above;
-  for (let i = 0; i < n; i++) {
-    const a = abs[i]!;
-    if (a > threshold) continue;
-    if (a === threshold && tiesLeft > 0) {
-      tiesLeft--;
-      continue;
-    }
-    values[i] = 0;
-  }
+  const abs = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) abs[i] = Math.abs(values[i]!);
+  const cut = magnitudeCut(abs, density);
+  applyMagnitudeCut(values, cut, { tiesLeft: cut.tiesToKeep });
 }
 
 /** k-th largest value (1-based) by quickselect; mutates `scratch`. */

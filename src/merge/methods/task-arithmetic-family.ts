@@ -2,10 +2,10 @@
 // module, with PEFT merge_utils per-tensor semantics (algorithms.md §3.3), then
 // re-factored to the output rank by a seeded randomized SVD. One kernel; the
 // methods are rows that configure it (variants are data).
-import type { MergeMethodDescriptor, ModuleContext, ModuleResult } from '../method-types.ts';
+import type { MergeMethodDescriptor, ModuleContext, ModuleInput, ModuleResult } from '../method-types.ts';
 import { PER_ADAPTER_WEIGHT } from '../method-types.ts';
 import type { ParamSchema } from '../param-schema.ts';
-import { combineTasks, pruneMagnitude, pruneRandom, type Sparsification, type TaskArithmeticConfig } from '../kernels/task-arithmetic.ts';
+import { applyMagnitudeCut, combineTasks, magnitudeCut, pruneRandom, type MagnitudeCut, type Sparsification, type TaskArithmeticConfig } from '../kernels/task-arithmetic.ts';
 import { randomizedSvd } from '../../linalg/randomized-svd.ts';
 import { matOperator } from '../../linalg/mat-operator.ts';
 import { truncateSvd } from '../../linalg/truncate.ts';
@@ -29,37 +29,67 @@ const COMMON_PARAMS: ParamSchema = {
   powerIterations: { type: 'number', default: 2, integer: true, min: 0, max: 20, description: 'randomized SVD power iterations' },
 };
 
-/** Materialises s_t·B_t·A_t (m×n) for one input; the only dense step, one module at a time. */
-function denseDelta(B: { rows: number; cols: number; data: Float64Array }, A: { rows: number; cols: number; data: Float64Array }, scale: number): Float64Array {
-  const m = B.rows;
+/** Rows [r0, r1) of s·B·A into `out` (length (r1−r0)·n). */
+function deltaRows(input: ModuleInput, r0: number, r1: number, out: Float64Array): void {
+  const { B, A, scale } = input;
   const r = B.cols;
   const n = A.cols;
-  const out = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) {
+  out.fill(0);
+  for (let i = r0; i < r1; i++) {
+    const row = (i - r0) * n;
     for (let k = 0; k < r; k++) {
       const b = B.data[i * r + k]! * scale;
       if (b === 0) continue;
-      const row = i * n;
       const aRow = k * n;
       for (let j = 0; j < n; j++) out[row + j]! += b * A.data[aRow + j]!;
     }
   }
-  return out;
 }
 
+/** Rows per block: about ROW_BLOCK_ELEMENTS values of each task at a time. */
+const ROW_BLOCK_ELEMENTS = 1 << 20;
+
+/**
+ * Streams the module in row blocks: per task only one block of s_t·B_t·A_t exists at a time.
+ * Magnitude trimming needs each task's global per-tensor cut first: one |τ_t| scratch of m·n
+ * values, reused task after task. The merged M (m×n) is then re-factored by randomized SVD.
+ */
 export async function runTaskArithmetic(ctx: ModuleContext, config: TaskArithmeticConfig): Promise<ModuleResult> {
   const m = ctx.outFeatures;
   const n = ctx.inFeatures;
   const inputs = canonicalOrder(ctx.inputs);
-  const tasks = inputs.map((input, position) => {
-    const tau = denseDelta(input.B, input.A, input.scale);
-    if (config.sparsification === 'magnitude') pruneMagnitude(tau, config.density);
-    if (config.sparsification === 'random') pruneRandom(tau, config.density, config.rescale, createRng(deriveSeed(ctx.seed, `task${position}`)));
-    return tau;
-  });
+  // tiesOfficial replaces a zero elected sign by the majority over the whole tensor: one block.
+  const blockRows = config.consensus !== 'none' && config.zeroSign === 'tiesOfficial' ? m : Math.max(1, Math.floor(ROW_BLOCK_ELEMENTS / Math.max(1, n)));
+  const cuts: MagnitudeCut[] = [];
+  if (config.sparsification === 'magnitude' && config.density < 1) {
+    const scratch = new Float64Array(m * n);
+    for (const input of inputs) {
+      for (let r0 = 0; r0 < m; r0 += blockRows) {
+        const r1 = Math.min(m, r0 + blockRows);
+        const view = scratch.subarray(r0 * n, r1 * n);
+        deltaRows(input, r0, r1, view);
+        for (let i = 0; i < view.length; i++) view[i] = Math.abs(view[i]!);
+      }
+      cuts.push(magnitudeCut(scratch, config.density));
+    }
+  }
+  const tieStates = cuts.map((c) => ({ tiesLeft: c.tiesToKeep }));
+  const rngs = inputs.map((_, position) => createRng(deriveSeed(ctx.seed, `task${position}`)));
+  const weights = inputs.map((i) => i.weight);
   const merged = new Float64Array(m * n);
-  combineTasks(tasks, inputs.map((i) => i.weight), config, merged);
-  tasks.length = 0;
+  const blocks = inputs.map(() => new Float64Array(blockRows * n));
+  for (let r0 = 0; r0 < m; r0 += blockRows) {
+    const r1 = Math.min(m, r0 + blockRows);
+    const len = (r1 - r0) * n;
+    const views = blocks.map((b) => b.subarray(0, len));
+    inputs.forEach((input, t) => {
+      const v = views[t]!;
+      deltaRows(input, r0, r1, v);
+      if (config.sparsification === 'magnitude' && cuts[t]) applyMagnitudeCut(v, cuts[t]!, tieStates[t]!);
+      if (config.sparsification === 'random') pruneRandom(v, config.density, config.rescale, rngs[t]!);
+    });
+    combineTasks(views, weights, config, merged.subarray(r0 * n, r1 * n));
+  }
   let total = 0;
   for (const v of merged) total += v * v;
   const rank = Math.min(outputRank(ctx), m, n);

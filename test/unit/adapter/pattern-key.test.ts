@@ -43,3 +43,18 @@ describe('getPatternKey (PEFT get_pattern_key semantics)', () => {
     expect(getPatternKey({ [key]: 4 }, 'modelXlayers.1.self_attn.q_proj')).toBeUndefined();
   });
 });
+
+describe('config regexes from uploaded files', () => {
+  it('refuses nested quantifiers and over-long patterns before compiling them', async () => {
+    const { unsafePatternReason } = await import('../../../src/adapter/pattern-key.ts');
+    expect(unsafePatternReason('(a+)+$')).toMatch(/catastrophic/);
+    expect(unsafePatternReason('(.*q_proj)*')).toMatch(/catastrophic/);
+    expect(unsafePatternReason('x'.repeat(600))).toMatch(/600 characters/);
+    expect(unsafePatternReason('layers\\.0\\.self_attn\\.q_proj')).toBeUndefined();
+    expect(unsafePatternReason('.*\\.(q_proj|v_proj)')).toBeUndefined();
+  });
+  it('parsePeftConfig rejects such a rank_pattern key with ADAPTER_CONFIG_INVALID', async () => {
+    const { parsePeftConfig } = await import('../../../src/adapter/peft-config.ts');
+    expect(() => parsePeftConfig({ r: 8, rank_pattern: { '(a+)+b': 4 } }, 'adapter_config.json')).toThrow(/rank_pattern key "\(a\+\)\+b" repeats a group/);
+  });
+});

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { loadAdapter } from '../../../src/adapter/load-adapter.ts';
 import { inspectAdapter } from '../../../src/adapter/inspect-adapter.ts';
 import { isWorkbenchError } from '../../../src/errors.ts';
+import { compareModuleNames } from '../../../src/adapter/module-order.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const GOLDEN_DIR = join(ROOT, 'fixtures', 'golden', 'adapters');
@@ -59,7 +60,7 @@ describe('real and sample adapters match an independent numpy reading', () => {
       try {
         expect(adapter.format).toBe(golden.format);
         expect(adapter.dtype).toBe(golden.dtype);
-        expect(adapter.modules.map((m) => m.name)).toEqual(Object.keys(golden.modules).sort());
+        expect(adapter.modules.map((m) => m.name)).toEqual(Object.keys(golden.modules).sort(compareModuleNames));
         expect(adapter.extras.map((e) => e.key).sort()).toEqual(golden.extras);
         if (golden.baseModel) expect(adapter.baseModel).toBe(golden.baseModel);
         const report = await inspectAdapter(adapter);

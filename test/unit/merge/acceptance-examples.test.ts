@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { fromRows } from '../../../src/tensor/matrix.ts';
 import { combineTasks, pruneMagnitude, pruneRandom } from '../../../src/merge/kernels/task-arithmetic.ts';
-import { factoredSvd } from '../../../src/merge/kernels/factored-svd.ts';
+import { lowRankSvd } from '../../../src/linalg/low-rank-svd.ts';
 import { createRng } from '../../../src/util/rng.ts';
 import { expectClose, moduleInput, product, runMethod } from './helpers.ts';
 
@@ -44,7 +44,7 @@ describe('A3 — PEFT factor-wise linear has cross terms', () => {
 
 describe('A4 — svd combination', () => {
   it('has singular values [3, √5] and rank 2 reproduces M', async () => {
-    const svd = factoredSvd(fromRows([[2, 0, 0, 1], [0, 2, 1, 0]]), fromRows([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0]]));
+    const svd = lowRankSvd([{ B: fromRows([[2, 0, 0, 1], [0, 2, 1, 0]]), A: fromRows([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0]]), weight: 1 }]);
     expect(svd.S[0]).toBeCloseTo(3, 10);
     expect(svd.S[1]).toBeCloseTo(2.236068, 6);
     const r = await runMethod('svd', inputs(), { rank: 2 });
@@ -57,7 +57,7 @@ describe('A4 — svd combination', () => {
   it('peftCompat legacy-5d602fd applies the scale twice: M = [[5,0,0],[0,4,1]], σ = [5, √17]', async () => {
     const r = await runMethod('svd', inputs(), { rank: 2, peftCompat: 'legacy-5d602fd' });
     expectClose(product(r.B, r.A), [[5, 0, 0], [0, 4, 1]], 1e-10);
-    const svd = factoredSvd(r.B, r.A);
+    const svd = lowRankSvd([{ B: r.B, A: r.A, weight: 1 }]);
     expect(svd.S[0]).toBeCloseTo(5, 9);
     expect(svd.S[1]).toBeCloseTo(4.123106, 6);
   });

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fromRows } from '../../../src/tensor/matrix.ts';
-import { factoredSvd } from '../../../src/merge/kernels/factored-svd.ts';
+import { lowRankSvd } from '../../../src/linalg/low-rank-svd.ts';
 import { maxAbsDiff, moduleInput, product, runMethod } from './helpers.ts';
 
 interface G {
@@ -29,7 +29,7 @@ describe('numpy golden', () => {
     const r = await runMethod('svd', ins(golden.inputs), { rank: 2 });
     expect(maxAbsDiff(product(r.B, r.A), golden.svdRank2)).toBeLessThan(1e-10);
     const full = await runMethod('cat', ins(golden.inputs));
-    const s = factoredSvd(full.B, full.A).S;
+    const s = lowRankSvd([{ B: full.B, A: full.A, weight: 1 }]).S;
     golden.singularValues.forEach((v, i) => expect(Math.abs(s[i]! - v)).toBeLessThan(1e-10));
   });
   it('ties and magnitude_prune at density 0.4, re-factored at full rank, match numpy (1e-9)', async () => {

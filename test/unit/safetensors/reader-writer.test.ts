@@ -216,17 +216,48 @@ describe('lazy reading', () => {
     expect([...(await inMemory.readFloat32('f'))]).toEqual([1.5, -2.25]);
   });
 
+  it('serves runs of small tensors from the read-ahead window in any order, around large tensors', async () => {
+    // 48 small tensors of 200 KB (more than one 4 MiB window), with two 400 KB tensors among them.
+    const tensors: TensorToWrite[] = [];
+    for (let i = 0; i < 50; i++) {
+      const size = i === 10 || i === 30 ? 400_000 : 200_000;
+      const bytes = new Uint8Array(size);
+      for (let j = 0; j < size; j += 997) bytes[j] = (i * 31 + j) & 0xff;
+      tensors.push({ name: `t${String(i).padStart(2, '0')}`, dtype: 'U8', shape: [size], bytes });
+    }
+    const path = join(dir, 'many-small.safetensors');
+    await writeSafetensors(path, tensors);
+    const orders = [tensors.map((_, i) => i), tensors.map((_, i) => 49 - i), tensors.map((_, i) => (i * 17) % 50)];
+    for (const order of orders) {
+      const file = await openSafetensors(path);
+      try {
+        for (const i of order) {
+          const t = tensors[i]!;
+          expect(Buffer.from(await file.readBytes(t.name)).equals(Buffer.from(t.bytes))).toBe(true);
+        }
+      } finally {
+        await file.close();
+      }
+    }
+    const file = await openSafetensors(path);
+    const all = await Promise.all(tensors.map((t) => file.readBytes(t.name)));
+    all.forEach((bytes, i) => expect(Buffer.from(bytes).equals(Buffer.from(tensors[i]!.bytes))).toBe(true));
+    await file.close();
+  });
+
   it('names the missing tensor, refuses undecodable dtypes, and fails cleanly after close or truncation', async () => {
     const path = join(dir, 'errors.safetensors');
     await writeSafetensors(path, [floatTensor('w', 'F32', [4], [1, 2, 3, 4]), { name: 'c', dtype: 'C64', shape: [1], bytes: new Uint8Array(8) }]);
     const file = await openSafetensors(path);
+    const untouched = await openSafetensors(path);
     expect(await codeOf(() => file.readFloat32('nope'))).toBe('ST_TENSOR_NOT_FOUND');
     expect(() => file.info('nope')).toThrow(/errors\.safetensors: no tensor named "nope"/);
     expect(await codeOf(() => file.readFloat64('c'))).toBe('ST_DTYPE_UNSUPPORTED');
     expect((await file.readBytes('c')).byteLength).toBe(8);
+    // Bytes already in the read-ahead window stay readable; a first read after truncation fails.
     await truncate(path, (await stat(path)).size - 4);
-    const shrank = await codeOf(() => file.readBytes('w'));
-    expect(shrank).toBe('IO_ERROR');
+    expect(await codeOf(() => untouched.readBytes('w'))).toBe('IO_ERROR');
+    await untouched.close();
     await file.close();
     expect(await codeOf(() => file.readBytes('w'))).toBe('IO_ERROR');
     expect(await codeOf(() => openSafetensors(join(dir, 'missing.safetensors')))).toBe('FILE_NOT_FOUND');
