@@ -41,3 +41,9 @@ export const REPORT_MAX_DETAILED_MODULES = 256;
 
 /** Longest rank_pattern / alpha_pattern / target_modules regex we compile from an adapter_config.json. CWE-1333 (ReDoS). */
 export const MAX_CONFIG_PATTERN_CHARS = 512;
+
+/** Most unbounded quantifiers (*, +, {n,}) in one config regex; each one multiplies the worst-case backtracking by the name length. CWE-1333. */
+export const MAX_CONFIG_PATTERN_QUANTIFIERS = 2;
+
+/** Longest module path a config regex is run against; real paths are < 200 characters. Longer ones only match literally. CWE-1333. */
+export const MAX_PATTERN_SUBJECT_CHARS = 512;

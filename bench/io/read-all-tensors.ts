@@ -4,7 +4,7 @@
 // Two synthetic files (half F32, half BF16) in os.tmpdir(), deleted afterwards: a 200 MB
 // checkpoint-like file of 64 large tensors, and a LoRA-like file of 4,000 small tensors
 // (per-tensor overhead; safetensors issue #361 reports Python being slow on such files).
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { createRng } from '../../src/util/rng.ts';
@@ -19,7 +19,7 @@ const flag = (name: string, fallback: number): number => {
   return at >= 0 ? Number(args[at + 1]) : fallback;
 };
 const totalMb = flag('mb', 200);
-const reps = flag('reps', 3);
+const reps = flag('reps', 5);
 const FS_CHUNK = 16 * 1024 * 1024;
 
 function syntheticTensors(count: number, mb: number): TensorToWrite[] {
@@ -91,21 +91,24 @@ async function scenario(title: string, count: number, mb: number): Promise<void>
     const fileBytes = tensors.reduce((n, t) => n + t.bytes.byteLength, 0);
     tensors.length = 0;
     await fsReadAll(path); // warm the page cache so both sides read from memory
-    const rows: Record<string, number[]> = { fs: [], open: [], bytes: [], f32: [], f64: [] };
+    const rows: Record<string, number[]> = { fs: [], readFile: [], open: [], bytes: [], f32: [], f64: [] };
     for (let r = 0; r < reps; r++) {
       rows.fs!.push(await time(() => fsReadAll(path)));
+      rows.readFile!.push(await time(() => readFile(path)));
       rows.open!.push(await time(() => openOnly(path)));
       rows.bytes!.push(await time(() => readAll(path, 'bytes')));
       rows.f32!.push(await time(() => readAll(path, 'f32')));
       rows.f64!.push(await time(() => readAll(path, 'f64')));
     }
     const fsMs = median(rows.fs!);
+    const readFileMs = median(rows.readFile!);
     const mbps = (ms: number): string => (fileBytes / 1e6 / (ms / 1000)).toFixed(0);
     console.log(`\n### ${title}: ${(fileBytes / 1e6).toFixed(1)} MB of tensor data, ${count} tensors (half F32, half BF16), warm page cache, median of ${reps}\n`);
-    console.log('| operation | median ms | MB/s | ratio vs fs read |');
-    console.log('|---|---|---|---|');
+    console.log('| operation | median ms | MB/s | ratio vs fs read (reused buffer) | ratio vs fs.readFile (fresh buffer) |');
+    console.log('|---|---|---|---|---|');
     const label: Record<string, string> = {
       fs: 'baseline: fs sequential read (16 MiB chunks, one reused buffer)',
+      readFile: 'baseline: fs.readFile of the whole file (fresh buffer)',
       open: 'openSafetensors (header only)',
       bytes: 'open + readBytes of every tensor',
       f32: 'open + readFloat32 of every tensor (BF16 decoded)',
@@ -113,7 +116,7 @@ async function scenario(title: string, count: number, mb: number): Promise<void>
     };
     for (const [key, times] of Object.entries(rows)) {
       const ms = median(times);
-      console.log(`| ${label[key]} | ${ms.toFixed(1)} | ${key === 'open' ? '—' : mbps(ms)} | ${(ms / fsMs).toFixed(2)}× |`);
+      console.log(`| ${label[key]} | ${ms.toFixed(1)} | ${key === 'open' ? '—' : mbps(ms)} | ${(ms / fsMs).toFixed(2)}× | ${(ms / readFileMs).toFixed(2)}× |`);
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -101,7 +101,7 @@ async function child(job: string, dir: string, dtype: FloatDType, layers: number
       params,
       inputs: inputs.map((path) => ({ path })),
       modules: { include: Array.from({ length: layers }, (_, l) => `model.layers.${l}.*`) },
-      output: { dtype },
+      output: { dtype: dtype as 'F32' | 'F16' | 'BF16' },
     };
     const out = join(dir, `out-${job}-${dtype}`);
     await rm(out, { recursive: true, force: true });

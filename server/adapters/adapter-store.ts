@@ -27,6 +27,9 @@ interface AdapterRow {
 }
 
 export class AdapterStore {
+  /** The serialised list body, rebuilt after a register or delete (this process is the only writer). */
+  private listJson: string | undefined;
+
   constructor(
     private readonly db: Db,
     private readonly blobs: BlobStore,
@@ -36,6 +39,12 @@ export class AdapterStore {
     return (this.db.prepare('SELECT summary_json FROM adapters ORDER BY created_at DESC, id DESC').all() as { summary_json: string }[]).map(
       (r) => JSON.parse(r.summary_json) as AdapterSummaryDto,
     );
+  }
+
+  /** `{"items": [...]}` as JSON text, cached between writes. */
+  listBody(): string {
+    this.listJson ??= JSON.stringify({ items: this.list() });
+    return this.listJson;
   }
 
   get(id: string): AdapterDetailDto {
@@ -114,6 +123,7 @@ export class AdapterStore {
         if (again) return { detail: this.get(again.id), duplicate: true };
         throw error;
       }
+      this.listJson = undefined;
       return { detail, duplicate: false };
     } finally {
       if (!committed) await this.blobs.discard(staging).catch(() => {});
@@ -128,6 +138,7 @@ export class AdapterStore {
       throw new HttpError('ADAPTER_IN_USE', `adapter ${id} is used by a queued or running job; cancel the job or wait for it to finish`, { id });
     }
     this.db.prepare('DELETE FROM adapters WHERE id = ?').run(id);
+    this.listJson = undefined;
     const shared = this.db.prepare('SELECT 1 FROM adapters WHERE object_hash = ?').get(row.object_hash);
     if (!shared) await this.blobs.remove(row.object_hash);
   }

@@ -3,9 +3,10 @@
 // (src/diagnostics, src/report) entry points.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { WorkbenchError, throwIfAborted } from '../../src/errors.ts';
-import { HttpError } from '../errors.ts';
-import type { JobProgressDto } from '../dto.ts';
+import { WorkbenchError, isWorkbenchError, throwIfAborted } from '../../src/errors.ts';
+import type { TaskContext } from '../../src/compute/worker-protocol.ts';
+import { HttpError, toProblem } from '../errors.ts';
+import type { JobProgressDto, ProblemDto } from '../dto.ts';
 import type { WorkerInput, WorkerMessage } from './worker-protocol.ts';
 
 type Post = (message: WorkerMessage) => void;
@@ -149,5 +150,24 @@ export async function executeJob(input: WorkerInput, signal: AbortSignal, post: 
       return runMerge(input, signal, post);
     case 'analysis':
       return runAnalysis(input, signal, post);
+  }
+}
+
+/** What a pool task returns: failures travel as values so server codes (HttpError) survive the thread hop. */
+export type JobTaskResult =
+  | { readonly ok: true; readonly summary: Record<string, unknown> }
+  | { readonly ok: false; readonly problem: ProblemDto; readonly permanent: boolean };
+
+/** The worker-pool task (src/compute/worker-pool.ts runs it in a worker thread). */
+export async function runJobTask(input: WorkerInput, ctx: TaskContext): Promise<JobTaskResult> {
+  try {
+    const summary = await executeJob(input, ctx.signal, (message) => ctx.progress(message));
+    return { ok: true, summary };
+  } catch (error) {
+    if (ctx.signal.aborted) throw error; // the pool reports ABORTED
+    const { body, expected } = toProblem(error);
+    if (!expected) console.error(`[job ${input.jobId}] internal error:`, error);
+    const permanent = isWorkbenchError(error) ? error.permanent : error instanceof HttpError;
+    return { ok: false, problem: body, permanent };
   }
 }

@@ -1,16 +1,21 @@
-// The job runner: claims jobs under a lease, runs each in a worker thread,
-// renews the lease, forwards cancellation, throttles progress writes, and
-// commits the output folder into the object store only on success.
-import { Worker } from 'node:worker_threads';
+// The job runner: claims jobs under a lease, runs each on the compute worker
+// pool (src/compute/worker-pool.ts: worker threads, so the HTTP loop stays
+// free), renews the lease, forwards cancellation through an AbortSignal,
+// throttles progress writes, and commits the output folder into the object
+// store only on success.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { JobProgressDto, JobResultDto, ProblemDto } from '../dto.ts';
 import { toProblem } from '../errors.ts';
 import { fromFsError, isWorkbenchError } from '../../src/errors.ts';
+import { createWorkerPool } from '../../src/compute/worker-pool.ts';
+import type { WorkerPool } from '../../src/compute/worker-pool.ts';
 import type { JobQueue, JobRecord } from './queue.ts';
 import { ownerName } from './sqlite-queue.ts';
 import type { WorkerInput, WorkerMessage } from './worker-protocol.ts';
+import type { JobTaskResult } from './execute-job.ts';
 
 export interface RunnerOptions {
   readonly queue: JobQueue;
@@ -19,13 +24,16 @@ export interface RunnerOptions {
   readonly resolvePayload: (job: JobRecord) => Record<string, unknown>;
   /** Jobs run at once in this process. */
   readonly concurrency: number;
+  /** A shared pool; by default the runner makes one with `concurrency` threads. */
+  readonly pool?: WorkerPool;
   readonly leaseMs?: number;
   readonly heartbeatMs?: number;
   readonly pollMs?: number;
-  /** After a cancel, how long the worker may take to stop before terminate(). */
+  /** After a cancel, how long the worker may take to stop before it is terminated. */
   readonly cancelGraceMs?: number;
   /** Progress writes per job are at most one per this interval. */
   readonly progressIntervalMs?: number;
+  /** Test hook: the worker sleeps this long after each progress event. */
   readonly stepDelayMs?: number;
   readonly log?: (line: string) => void;
 }
@@ -33,12 +41,17 @@ export interface RunnerOptions {
 interface Running {
   readonly job: JobRecord;
   readonly owner: string;
-  readonly worker: Worker;
+  readonly controller: AbortController;
   cancelRequested: boolean;
-  done: Promise<void>;
+  readonly done: Promise<void>;
 }
 
-const WORKER_URL = new URL('./job-worker.mjs', import.meta.url);
+type Outcome =
+  | { readonly kind: 'done'; readonly summary: Record<string, unknown> }
+  | { readonly kind: 'error'; readonly problem: ProblemDto; readonly permanent: boolean }
+  | { readonly kind: 'lost' };
+
+const TASK_MODULE = fileURLToPath(new URL('./execute-job.ts', import.meta.url));
 
 export class JobRunner {
   private readonly running = new Map<string, Running>();
@@ -47,20 +60,26 @@ export class JobRunner {
   private readonly leaseMs: number;
   private readonly heartbeatMs: number;
   private readonly pollMs: number;
-  private readonly graceMs: number;
   private readonly progressMs: number;
   private readonly tag = randomBytes(4).toString('hex');
+  private poolInstance: WorkerPool | undefined;
 
   constructor(private readonly options: RunnerOptions) {
     this.leaseMs = options.leaseMs ?? 30_000;
     this.heartbeatMs = options.heartbeatMs ?? Math.min(10_000, Math.floor(this.leaseMs / 3));
     this.pollMs = options.pollMs ?? 500;
-    this.graceMs = options.cancelGraceMs ?? 5_000;
     this.progressMs = options.progressIntervalMs ?? 250;
   }
 
   get active(): number {
     return this.running.size;
+  }
+
+  private get pool(): WorkerPool {
+    this.poolInstance ??=
+      this.options.pool ??
+      createWorkerPool({ size: Math.max(1, this.options.concurrency), abortGraceMs: this.options.cancelGraceMs ?? 5_000 });
+    return this.poolInstance;
   }
 
   /** Starts polling for queued jobs (SQLite backend). */
@@ -71,6 +90,8 @@ export class JobRunner {
       if (this.stopping) return;
       try {
         this.pump();
+      } catch (error) {
+        this.options.log?.(`runner: claim failed: ${String(error)}`);
       } finally {
         if (!this.stopping) this.timer = setTimeout(tick, this.pollMs);
       }
@@ -80,7 +101,7 @@ export class JobRunner {
 
   /** Claims as many jobs as there are free slots. */
   pump(): void {
-    while (!this.stopping && this.running.size < this.options.concurrency) {
+    while (!this.stopping && this.options.concurrency > 0 && this.running.size < this.options.concurrency) {
       const owner = ownerName(this.tag);
       const job = this.options.queue.claim(owner, this.leaseMs);
       if (!job) return;
@@ -91,35 +112,25 @@ export class JobRunner {
   /** Cancels a job running in this process at once (the queue flag is set by the caller). */
   notifyCancel(jobId: string): void {
     const r = this.running.get(jobId);
-    if (r && !r.cancelRequested) this.beginCancel(r);
+    if (r && !r.cancelRequested) {
+      r.cancelRequested = true;
+      r.controller.abort();
+    }
   }
 
   /** Runs one claimed job to its end. Used by the poll loop and by the BullMQ processor. */
   run(job: JobRecord, owner: string, externalSignal?: AbortSignal): Promise<void> {
     const { queue, blobs } = this.options;
     const log = this.options.log ?? (() => {});
-    let staging: string | undefined;
-    let settled = false;
     let resolveDone!: () => void;
     const done = new Promise<void>((resolve) => (resolveDone = resolve));
+    const controller = new AbortController();
+    const entry: Running = { job, owner, controller, cancelRequested: false, done };
+    this.running.set(job.id, entry);
 
-    const start = async (): Promise<void> => {
-      let payload: Record<string, unknown>;
-      try {
-        staging = await blobs.stage();
-        payload = this.options.resolvePayload(job);
-      } catch (error) {
-        if (staging) await blobs.discard(staging).catch(() => {});
-        const problem = toProblem(error).body;
-        queue.fail(job.id, owner, problem, false);
-        resolveDone();
-        return;
-      }
-      const input: WorkerInput = { jobId: job.id, kind: job.kind, payload, outDir: join(staging, 'out'), stepDelayMs: this.options.stepDelayMs ?? 0 };
-      const worker = new Worker(WORKER_URL, { workerData: input, stdout: false, stderr: false });
-      const entry: Running = { job, owner, worker, cancelRequested: false, done };
-      this.running.set(job.id, entry);
-
+    void (async () => {
+      let staging: string | undefined;
+      let settled = false;
       let lastProgressAt = 0;
       let pendingProgress: JobProgressDto | undefined;
       let progressTimer: NodeJS.Timeout | undefined;
@@ -133,107 +144,83 @@ export class JobRunner {
         queue.setProgress(job.id, owner, p);
         queue.appendEvent(job.id, { type: 'progress', progress: p });
       };
-
+      const onMessage = (value: unknown): void => {
+        if (settled) return;
+        const message = value as WorkerMessage;
+        if (message?.type === 'progress') {
+          pendingProgress = message.progress;
+          if (Date.now() - lastProgressAt >= this.progressMs) flushProgress();
+          else progressTimer ??= setTimeout(flushProgress, this.progressMs);
+        } else if (message?.type === 'log') {
+          queue.appendEvent(job.id, { type: 'log', level: message.level, message: message.message });
+        }
+      };
+      let lost = false;
       const heartbeat = setInterval(() => {
         if (settled) return;
         if (!queue.heartbeat(job.id, owner, this.leaseMs)) {
-          // Someone else owns the job now (recovered after a stall): stop without publishing.
-          log(`job ${job.id}: lease lost; stopping the worker`);
-          void finish('lost', undefined);
+          log(`job ${job.id}: lease lost; stopping its worker without publishing`);
+          lost = true;
+          controller.abort();
           return;
         }
-        const current = queue.get(job.id);
-        if (current?.cancelRequested && !entry.cancelRequested) this.beginCancel(entry);
+        if (!entry.cancelRequested && queue.get(job.id)?.cancelRequested) this.notifyCancel(job.id);
       }, Math.min(this.heartbeatMs, 250));
       heartbeat.unref();
-
-      const onExternalAbort = (): void => {
-        if (!entry.cancelRequested) this.beginCancel(entry);
-      };
+      const onExternalAbort = (): void => this.notifyCancel(job.id);
       externalSignal?.addEventListener('abort', onExternalAbort, { once: true });
 
-      const finish = async (
-        outcome: 'done' | 'error' | 'exit' | 'lost',
-        message: WorkerMessage | undefined,
-      ): Promise<void> => {
-        if (settled) return;
-        settled = true;
-        clearInterval(heartbeat);
-        externalSignal?.removeEventListener('abort', onExternalAbort);
-        flushProgress();
-        this.running.delete(job.id);
-        await worker.terminate().catch(() => 0);
-        const cancelled = entry.cancelRequested || queue.get(job.id)?.cancelRequested === true;
-        try {
-          if (outcome === 'lost') {
-            await blobs.discard(staging as string);
-          } else if (outcome === 'done' && message?.type === 'done' && !cancelled) {
-            let committed;
-            try {
-              committed = await blobs.commit(join(staging as string, 'out'));
-              await blobs.discard(staging as string);
-            } catch (error) {
-              await blobs.discard(staging as string).catch(() => {});
-              throw isWorkbenchError(error) ? error : fromFsError(error, 'output', 'publish the job output');
-            }
-            const result = this.resultFor(job, committed.hash, message.summary);
-            if (!queue.complete(job.id, owner, result, committed.hash)) log(`job ${job.id}: finished, but its lease was lost; result ignored`);
-          } else {
-            await blobs.discard(staging as string);
-            if (cancelled) {
-              queue.markCancelled(job.id, owner);
-            } else if (message?.type === 'error') {
-              queue.fail(job.id, owner, message.problem, !message.permanent);
-            } else {
-              const problem: ProblemDto = {
-                code: 'JOB_CRASHED',
-                message: 'the job worker exited without a result',
-                details: { jobId: job.id },
-              };
-              queue.fail(job.id, owner, problem, true);
-            }
+      let outcome: Outcome;
+      try {
+        staging = await blobs.stage();
+        const input: WorkerInput = {
+          jobId: job.id,
+          kind: job.kind,
+          payload: this.options.resolvePayload(job),
+          outDir: join(staging, 'out'),
+          stepDelayMs: this.options.stepDelayMs ?? 0,
+        };
+        const result = await this.pool.run<JobTaskResult>(
+          { module: TASK_MODULE, fn: 'runJobTask', args: input },
+          { signal: controller.signal, onProgress: onMessage },
+        );
+        outcome = result.ok ? { kind: 'done', summary: result.summary } : { kind: 'error', problem: result.problem, permanent: result.permanent };
+      } catch (error) {
+        outcome = { kind: 'error', problem: toProblem(error).body, permanent: isWorkbenchError(error) ? error.permanent : true };
+      }
+      if (lost) outcome = { kind: 'lost' };
+      settled = true;
+      clearInterval(heartbeat);
+      externalSignal?.removeEventListener('abort', onExternalAbort);
+      flushProgress();
+      const cancelled = entry.cancelRequested || queue.get(job.id)?.cancelRequested === true;
+      try {
+        if (outcome.kind === 'done' && !cancelled && staging) {
+          let committed;
+          try {
+            committed = await blobs.commit(join(staging, 'out'));
+          } catch (error) {
+            throw isWorkbenchError(error) ? error : fromFsError(error, 'output', 'publish the job output');
           }
-        } catch (error) {
-          const problem = toProblem(error).body;
-          queue.fail(job.id, owner, problem, isWorkbenchError(error) ? !error.permanent : false);
-        } finally {
-          resolveDone();
-          if (!this.stopping) setImmediate(() => this.pump());
+          const result = this.resultFor(job, committed.hash, outcome.summary);
+          if (!queue.complete(job.id, owner, result, committed.hash)) log(`job ${job.id}: finished, but its lease was lost; result ignored`);
+        } else if (outcome.kind === 'lost') {
+          // Another runner owns the job now.
+        } else if (cancelled) {
+          queue.markCancelled(job.id, owner);
+        } else if (outcome.kind === 'error') {
+          queue.fail(job.id, owner, outcome.problem, !outcome.permanent);
         }
-      };
-
-      worker.on('message', (message: WorkerMessage) => {
-        if (settled) return;
-        switch (message.type) {
-          case 'progress':
-            pendingProgress = message.progress;
-            if (Date.now() - lastProgressAt >= this.progressMs) flushProgress();
-            else progressTimer ??= setTimeout(flushProgress, this.progressMs);
-            break;
-          case 'log':
-            queue.appendEvent(job.id, { type: 'log', level: message.level, message: message.message });
-            break;
-          case 'done':
-          case 'error':
-            void finish(message.type, message);
-            break;
-        }
-      });
-      worker.on('error', (error) => {
-        log(`job ${job.id}: worker error: ${String(error)}`);
-        void finish('exit', { type: 'error', problem: toProblem(error).body, permanent: false, aborted: false });
-      });
-      worker.on('exit', () => void finish('exit', undefined));
-    };
-    void start();
+      } catch (error) {
+        queue.fail(job.id, owner, toProblem(error).body, isWorkbenchError(error) ? !error.permanent : false);
+      } finally {
+        if (staging) await blobs.discard(staging).catch(() => {});
+        this.running.delete(job.id);
+        resolveDone();
+        if (!this.stopping) setImmediate(() => this.pump());
+      }
+    })();
     return done;
-  }
-
-  private beginCancel(entry: Running): void {
-    entry.cancelRequested = true;
-    entry.worker.postMessage({ type: 'cancel' });
-    const timer = setTimeout(() => void entry.worker.terminate(), this.graceMs);
-    timer.unref();
   }
 
   private resultFor(job: JobRecord, hash: string, summary: Record<string, unknown>): JobResultDto {
@@ -242,17 +229,17 @@ export class JobRunner {
       : { downloadUrl: null, reportUrl: `/api/reports/${job.id}`, outputHash: hash, summary };
   }
 
-  /** Stops claiming; running jobs are cancelled cooperatively and go back to queued. */
+  /** Stops claiming; running jobs are stopped and go back to queued (no attempt used). */
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     const waits: Promise<void>[] = [];
     for (const entry of this.running.values()) {
       this.options.queue.release(entry.job.id, entry.owner);
-      entry.worker.postMessage({ type: 'cancel' });
-      void entry.worker.terminate();
+      entry.controller.abort();
       waits.push(entry.done);
     }
     await Promise.all(waits);
+    if (this.poolInstance && !this.options.pool) await this.poolInstance.close();
   }
 }

@@ -34,7 +34,7 @@ export function adaptersRouter(ctx: AppContext): Router {
   let uploading = 0;
 
   router.get('/', (_req, res) => {
-    res.json({ items: adapters.list() });
+    res.type('application/json').send(adapters.listBody());
   });
 
   router.post('/', async (req, res) => {

@@ -138,7 +138,13 @@ export function jobsRouter(ctx: AppContext): Router {
       if (event.type === 'state' && TERMINAL_STATES.has(event.state)) end();
     };
     const drain = (): void => {
-      for (const e of queue.events(job.id, lastSeq)) send(e);
+      if (closed) return;
+      try {
+        for (const e of queue.events(job.id, lastSeq)) send(e);
+      } catch {
+        // The store closed under us (shutdown): end the stream; the client reconnects.
+        end();
+      }
     };
     const unsubscribe = queue.subscribe((jobId, event) => {
       if (jobId !== job.id) return;

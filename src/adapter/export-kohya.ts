@@ -5,7 +5,7 @@
 import { rename, rm, stat, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { WorkbenchError, fromFsError, throwIfAborted } from '../errors.ts';
-import { encodeFloats } from '../dtype.ts';
+import { DTYPE_BYTES, encodeFloats } from '../dtype.ts';
 import { sha256File } from '../util/hash.ts';
 import { fsyncDir, tempPathFor } from '../util/atomic-write.ts';
 import { checkExportDType, encode, storedShapes, StreamingSafetensorsWriter, validateExportModule, type ExportDType } from './export-tensors.ts';
@@ -48,7 +48,9 @@ export async function writeKohyaAdapter(outFile: string, options: WriteKohyaOpti
   let moduleCount = 0;
   const names = new Set<string>();
   try {
-    for (const extra of options.extras ?? []) {
+    // Alignment as in writePeftAdapter: wide extras, the factors, then narrow extras.
+    const extras = [...(options.extras ?? [])].sort((a, b) => DTYPE_BYTES[b.dtype] - DTYPE_BYTES[a.dtype] || (a.key < b.key ? -1 : 1));
+    for (const extra of extras.filter((e) => DTYPE_BYTES[e.dtype] >= DTYPE_BYTES[dtype])) {
       await writer.add(extra.key, extra.dtype, extra.shape, await extra.readBytes());
     }
     for await (const module of options.modules) {
@@ -67,8 +69,12 @@ export async function writeKohyaAdapter(outFile: string, options: WriteKohyaOpti
       const { shapeA, shapeB } = storedShapes(module);
       await writer.add(`${name}.lora_down.weight`, dtype, shapeA, encode(dtype, module.A.data));
       await writer.add(`${name}.lora_up.weight`, dtype, shapeB, encode(dtype, module.B.data));
-      await writer.add(`${name}.alpha`, 'F32', [], encodeFloats('F32', [module.scale * module.A.rows]));
+      // alpha in the factors' dtype (as kohya writes it), which also keeps every tensor aligned.
+      await writer.add(`${name}.alpha`, dtype, [], encodeFloats(dtype, [module.scale * module.A.rows]));
       moduleCount++;
+    }
+    for (const extra of extras.filter((e) => DTYPE_BYTES[e.dtype] < DTYPE_BYTES[dtype])) {
+      await writer.add(extra.key, extra.dtype, extra.shape, await extra.readBytes());
     }
     if (moduleCount === 0) {
       throw new WorkbenchError('ADAPTER_EMPTY', `export to ${outFile}: no modules to write`, { details: { path: outFile } });

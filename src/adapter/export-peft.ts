@@ -9,7 +9,7 @@ import { writeFolderAtomic } from './atomic-folder.ts';
 import { checkExportDType, encode, storedShapes, StreamingSafetensorsWriter, validateExportModule, type ExportDType } from './export-tensors.ts';
 import { mostCommon } from './importer.ts';
 import { escapePatternKey } from './pattern-key.ts';
-import { PEFT_PREFIX } from './import-peft.ts';
+import { LAYOUT_OVERRIDES_KEY, PEFT_PREFIX } from './import-peft.ts';
 import { targetName } from './target-name.ts';
 import { compareModuleNames } from './module-order.ts';
 import type { ExportModule, ExtraTensor, SourceFile, WrittenAdapter } from './types.ts';
@@ -43,6 +43,7 @@ interface ModuleRecord {
   readonly rank: number;
   readonly alpha: number;
   readonly fanInFanOut: boolean;
+  readonly kind: string;
   readonly dora: boolean;
 }
 
@@ -51,15 +52,19 @@ const REPLACED_FIELDS = ['peft_type', 'r', 'lora_alpha', 'target_modules', 'rank
 
 export async function writePeftAdapter(outDir: string, options: WritePeftOptions): Promise<WrittenAdapter> {
   const dtype = checkExportDType(options.dtype ?? 'F32');
+  // Alignment: every tensor should start on a multiple of its element size. Extras at least as wide
+  // as the factors go first (widest first), then the factors (all one dtype), then narrower extras.
   const extras = [...(options.extras ?? [])].sort(
     (a, b) => DTYPE_BYTES[b.dtype] - DTYPE_BYTES[a.dtype] || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
   );
+  const wideExtras = extras.filter((e) => DTYPE_BYTES[e.dtype] >= DTYPE_BYTES[dtype]);
+  const narrowExtras = extras.filter((e) => DTYPE_BYTES[e.dtype] < DTYPE_BYTES[dtype]);
   return writeFolderAtomic(outDir, options.overwrite ?? false, async (dir) => {
     const weightsPath = join(dir, PEFT_WEIGHTS_FILE);
     const writer = await StreamingSafetensorsWriter.create(weightsPath);
     const records: ModuleRecord[] = [];
     try {
-      for (const extra of extras) {
+      for (const extra of wideExtras) {
         await writer.add(extra.key, extra.dtype, extra.shape, await extra.readBytes());
       }
       for await (const module of options.modules) {
@@ -82,13 +87,22 @@ export async function writePeftAdapter(outDir: string, options: WritePeftOptions
           rank,
           alpha: fold ? rank : module.scale * rank,
           fanInFanOut: module.layout.kind === 'linear_fan_in_fan_out',
+          kind: module.layout.kind,
           dora: module.doraMagnitude !== undefined,
         });
+      }
+      for (const extra of narrowExtras) {
+        await writer.add(extra.key, extra.dtype, extra.shape, await extra.readBytes());
       }
       if (records.length === 0) {
         throw new WorkbenchError('ADAPTER_EMPTY', `export to ${outDir}: no modules to write`, { details: { path: outDir } });
       }
-      await writer.finish({ format: 'pt', ...(options.metadata ?? {}) });
+      // PEFT's fan_in_fan_out is one flag for the whole adapter; linear modules beside Conv1D ones are
+      // recorded here so that our loader restores their layout (PEFT itself decides from the base layer type).
+      const anyFanIn = records.some((m) => m.fanInFanOut);
+      const linear = records.filter((m) => anyFanIn && !m.fanInFanOut && m.kind === 'linear').map((m) => m.name);
+      const overrides = linear.length > 0 ? { [LAYOUT_OVERRIDES_KEY]: JSON.stringify(Object.fromEntries(linear.map((n) => [n, 'linear']))) } : {};
+      await writer.finish({ format: 'pt', ...(options.metadata ?? {}), ...overrides });
     } catch (error) {
       await writer.abort();
       throw error;

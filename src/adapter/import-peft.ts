@@ -1,6 +1,7 @@
 // HuggingFace PEFT LoRA: adapter_config.json + adapter_model.safetensors, keys
 // `base_model.model.<path>.lora_A[.<adapter>].weight` (algorithms.md §3.6).
 import { WorkbenchError } from '../errors.ts';
+import { MAX_PATTERN_SUBJECT_CHARS } from '../limits.ts';
 import { extraTensor, type AdapterImporter, type ImportInput, type ImportResult } from './importer.ts';
 import { checkMagnitudeShape, createLazyModule, resolveFactorShapes, type FactorKeys } from './lazy-module.ts';
 import { getPatternKey } from './pattern-key.ts';
@@ -8,6 +9,31 @@ import { parsePeftConfig, peftScale, PEFT_DEFAULT_ALPHA, type PeftLoraConfig } f
 import type { ExtraTensor, Layout, LoraModule } from './types.ts';
 
 export const PEFT_PREFIX = 'base_model.model.';
+
+/**
+ * `__metadata__` key our exporter writes when an adapter mixes plain linear modules with GPT-2 Conv1D
+ * ones: JSON {module: "linear"} for the modules that fan_in_fan_out = true must not cover.
+ */
+export const LAYOUT_OVERRIDES_KEY = 'awb_layout_overrides';
+
+function readLayoutOverrides(metadata: Readonly<Record<string, string>>, warnings: string[]): ReadonlyMap<string, 'linear'> {
+  const raw = metadata[LAYOUT_OVERRIDES_KEY];
+  const out = new Map<string, 'linear'>();
+  if (raw === undefined) return out;
+  try {
+    const parsed = JSON.parse(raw) as unknown;
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
+      for (const [name, kind] of Object.entries(parsed as Record<string, unknown>)) {
+        if (kind === 'linear') out.set(name, 'linear');
+      }
+      return out;
+    }
+  } catch {
+    // fall through to the warning
+  }
+  warnings.push(`__metadata__ "${LAYOUT_OVERRIDES_KEY}" is not a JSON object of layouts; ignored`);
+  return out;
+}
 
 const FACTOR_RE = /^(.+)\.(lora_A|lora_B|lora_embedding_A|lora_embedding_B)(?:\.([^.]+))?(?:\.weight)?$/;
 const MAGNITUDE_RE = /^(.+)\.lora_magnitude_vector(?:\.([^.]+))?(?:\.weight)?$/;
@@ -70,9 +96,11 @@ function layoutFor(
   kernel: readonly number[] | undefined,
   config: PeftLoraConfig | undefined,
   forced: string[],
+  overrides: ReadonlyMap<string, 'linear'>,
 ): Layout {
   if (embedding) return { kind: 'embedding' };
   if (kernel) return { kind: 'conv', kernel };
+  if (overrides.has(name)) return { kind: 'linear' };
   if (config?.fanInFanOut) return { kind: 'linear_fan_in_fan_out' };
   if (config && CONV1D_NAME_RE.test(name) && GPT2_BASE_RE.test(config.baseModel ?? '')) {
     forced.push(name);
@@ -93,7 +121,7 @@ function checkTargets(config: PeftLoraConfig, names: readonly string[], file: st
       warnings.push(`target_modules regex "${targets}" cannot be checked here (not a JavaScript regex)`);
       return;
     }
-    if (!names.some((n) => re.test(n))) {
+    if (!names.some((n) => n.length <= MAX_PATTERN_SUBJECT_CHARS && re.test(n))) {
       throw new WorkbenchError(
         'ADAPTER_CONFIG_MISMATCH',
         `${file}: target_modules regex "${targets}" matches none of the ${names.length} modules in the weights (first: "${names[0]}")`,
@@ -183,6 +211,7 @@ async function importPeft(input: ImportInput): Promise<ImportResult> {
 
   const modules: LoraModule[] = [];
   const forced: string[] = [];
+  const overrides = readLayoutOverrides(source.metadata, warnings);
   const useRslora = config?.useRslora ?? false;
   let alphaDefaulted = false;
   for (const g of groups.values()) {
@@ -218,7 +247,7 @@ async function importPeft(input: ImportInput): Promise<ImportResult> {
     } else {
       alpha = shapes.rank;
     }
-    const layout = layoutFor(name, g.embedding, shapes.kernel, config, forced);
+    const layout = layoutFor(name, g.embedding, shapes.kernel, config, forced, overrides);
     modules.push(
       createLazyModule(source, {
         name,

@@ -2,19 +2,23 @@
 // Keys are tried in insertion order; key K matches module path P iff the regex
 // `(.*\.)?(K)$` matches P from its start (algorithms.md §0.2, example A22).
 // Keys are regexes from an uploaded file, so each is checked before it is compiled:
-// bounded length, and no quantified group that itself contains a quantifier (the
-// shape of catastrophic backtracking, e.g. "(a+)+").
-import { MAX_CONFIG_PATTERN_CHARS } from '../limits.ts';
+// bounded length, and no repeated group — "(a+)+", "(a|aa)*" and friends are the shapes of
+// catastrophic backtracking, and real PEFT patterns never need them.
+import { MAX_CONFIG_PATTERN_CHARS, MAX_CONFIG_PATTERN_QUANTIFIERS, MAX_PATTERN_SUBJECT_CHARS } from '../limits.ts';
 
-const NESTED_QUANTIFIER = /\([^()]*[+*}][^()]*\)\s*[+*{]/;
+const REPEATED_GROUP = /\)\s*[+*{]/;
 
 /** Why a config regex is refused, or undefined when it is safe to compile. */
 export function unsafePatternReason(pattern: string): string | undefined {
   if (pattern.length > MAX_CONFIG_PATTERN_CHARS) {
     return `is ${pattern.length} characters long (limit ${MAX_CONFIG_PATTERN_CHARS})`;
   }
-  if (NESTED_QUANTIFIER.test(pattern)) {
-    return 'repeats a group that itself repeats (catastrophic backtracking)';
+  if (REPEATED_GROUP.test(pattern)) {
+    return 'repeats a group (the shape of catastrophic backtracking; not accepted from files)';
+  }
+  const quantifiers = (pattern.match(/(?<!\\)(?:[*+]|\{\d*,\})/g) ?? []).length;
+  if (quantifiers > MAX_CONFIG_PATTERN_QUANTIFIERS) {
+    return `has ${quantifiers} unbounded repetitions (limit ${MAX_CONFIG_PATTERN_QUANTIFIERS})`;
   }
   return undefined;
 }
@@ -50,7 +54,7 @@ export function getPatternKey(
     return undefined;
   }
   for (const [key, value] of Object.entries(patterns)) {
-    const re = compile(key);
+    const re = modulePath.length > MAX_PATTERN_SUBJECT_CHARS ? null : compile(key);
     const hit = re ? re.test(modulePath) : modulePath === key || modulePath.endsWith(`.${key}`);
     if (hit) {
       return { key, value };

@@ -161,8 +161,9 @@ export function createTfjsBackend(spec: TfjsBackendSpec): Backend {
     },
     upload(rows: number, cols: number, data: Float32Array | Float64Array): ResidentMatrix {
       assertDataLength(rows, cols, data.length, 'upload');
-      // tfjs-cpu keeps a reference to the array it is given; every other backend copies.
-      const f32 = data instanceof Float32Array ? (tfjsName === 'cpu' ? data.slice() : data) : new Float32Array(data);
+      // tfjs-wasm copies into its heap at once; cpu, webgpu and tensorflow may keep a reference to the
+      // array they are given until first use, so they get a private copy (the caller may reuse its buffer).
+      const f32 = data instanceof Float32Array ? (tfjsName === 'wasm' ? data : data.slice()) : new Float32Array(data);
       return new TfjsResidentMatrix(tfjsName, rows, cols, f32);
     },
     dispose(): void {},

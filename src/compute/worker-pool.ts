@@ -8,6 +8,7 @@
 //     { module: '/abs/path/to/tasks.ts' (or file: URL), fn: 'exportedName', args, transfer?: [ArrayBuffer…] },
 //     { signal?: AbortSignal, onProgress?: (value: unknown) => void },
 //   );
+//   pool.stats();   // { size, workers, busy, queued }
 //   await pool.close();
 //
 // - A task is a module-level function `export async function name(args, ctx: TaskContext)`; `args` and the
@@ -55,8 +56,19 @@ export interface WorkerPoolOptions {
   readonly abortGraceMs?: number;
 }
 
+export interface WorkerPoolStats {
+  /** Most threads the pool starts. */
+  readonly size: number;
+  /** Threads alive now (started on demand). */
+  readonly workers: number;
+  readonly busy: number;
+  readonly queued: number;
+}
+
 export interface WorkerPool {
   readonly size: number;
+  /** A snapshot for health endpoints. */
+  stats(): WorkerPoolStats;
   run<R = unknown>(task: WorkerTask, options?: RunOptions): Promise<R>;
   /** Terminates every worker; queued and running tasks reject with ABORTED. */
   close(): Promise<void>;
@@ -199,6 +211,10 @@ export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
 
   return {
     size,
+    stats(): WorkerPoolStats {
+      const busy = [...slots].filter((slot) => slot.current !== undefined).length;
+      return { size, workers: slots.size, busy, queued: queue.length };
+    },
     run<R>(task: WorkerTask, runOptions: RunOptions = {}): Promise<R> {
       if (closed) {
         return Promise.reject(new WorkbenchError('ABORTED', 'the worker pool is closed', { permanent: false }));

@@ -28,11 +28,12 @@ const READ_CHUNK_BYTES = 1 << 30;
 
 /**
  * Tensors up to this size are served from a read-ahead window, so that a LoRA file of thousands
- * of small tensors costs a few large reads instead of one read per tensor (bench/io: ~40× slower
- * than fs without it). Memory held: one window per open file.
+ * of small tensors read in order costs a few large reads instead of one read per tensor
+ * (bench/io: ~40× slower than fs without it). Memory held: one window (≤ 4 MiB) per open file.
  */
 const READ_AHEAD_MAX_TENSOR_BYTES = 256 * 1024;
-const READ_AHEAD_WINDOW_BYTES = 4 * 1024 * 1024;
+const READ_AHEAD_MIN_BYTES = 256 * 1024;
+const READ_AHEAD_MAX_BYTES = 4 * 1024 * 1024;
 
 export function elementCount(info: TensorInfo): number {
   return info.shape.reduce((a, b) => a * b, 1);
@@ -179,8 +180,12 @@ export class SafetensorsFile extends BaseTensorSource {
   /** For each small tensor, where the run of consecutive small tensors it starts ends. */
   private readonly smallRunEnd = new Map<string, number>();
 
-  /** The last read-ahead window: data-region offset and bytes. */
-  private window: { readonly start: number; readonly bytes: Uint8Array } | undefined;
+  /** The last window read (possibly still in flight): data-region offsets [start, end). */
+  private window: { readonly start: number; readonly end: number; readonly bytes: Promise<Uint8Array> } | undefined;
+  /** Where the previous small read stopped; a read starting there is sequential. */
+  private lastStop = 0;
+  /** Current read-ahead size: doubles while reads are sequential, resets on a jump. */
+  private readAheadBytes = READ_AHEAD_MIN_BYTES;
 
   protected override async readBytesInto(name: string, target: Uint8Array): Promise<void> {
     const info = this.info(name);
@@ -191,16 +196,23 @@ export class SafetensorsFile extends BaseTensorSource {
       return;
     }
     let window = this.window;
-    if (!window || start < window.start || stop > window.start + window.bytes.byteLength) {
-      // Read ahead only over the run of small tensors that follows, never into a large one.
+    if (!window || start < window.start || stop > window.end) {
+      // Read ahead only when access is sequential, and only over the run of small tensors
+      // that follows (never into a large one); a jump reads just the tensor.
+      const sequential = start === this.lastStop;
       const runEnd = this.smallRunEnd.get(name) ?? stop;
-      const length = Math.max(stop - start, Math.min(READ_AHEAD_WINDOW_BYTES, runEnd - start));
+      const length = sequential ? Math.max(stop - start, Math.min(this.readAheadBytes, runEnd - start)) : stop - start;
+      this.readAheadBytes = sequential ? Math.min(this.readAheadBytes * 2, READ_AHEAD_MAX_BYTES) : READ_AHEAD_MIN_BYTES;
       const bytes = new Uint8Array(length);
-      await fillFrom(handle, bytes, this.dataStart + start, this.path, name);
-      window = { start, bytes };
-      this.window = window;
+      const created = { start, end: start + length, bytes: fillFrom(handle, bytes, this.dataStart + start, this.path, name).then(() => bytes) };
+      created.bytes.catch(() => {
+        if (this.window === created) this.window = undefined;
+      });
+      this.window = window = created;
     }
-    target.set(window.bytes.subarray(start - window.start, stop - window.start));
+    this.lastStop = stop;
+    const bytes = await window.bytes;
+    target.set(bytes.subarray(start - window.start, stop - window.start));
   }
 
   async close(): Promise<void> {

@@ -33,6 +33,9 @@ export interface StrictJsonOptions {
   readonly maxTopLevelEntries: number;
 }
 
+/** Characters that send a string down the careful path: escapes, controls, surrogates. */
+const SLOW_STRING_CHARS = /[\\\u0000-\u001f\ud800-\udfff]/;
+
 const NUMBER_PATTERN = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 
 function describe(char: string | undefined): string {
@@ -111,8 +114,9 @@ class Parser {
     }
     const text = match[0];
     this.pos += text.length;
-    const next = this.text[this.pos];
-    if (next !== undefined && /[0-9.eE+-]/.test(next)) {
+    const next = this.text.charCodeAt(this.pos);
+    // A digit, '.', 'e', 'E', '+' or '-' right after a number means a malformed one (e.g. 01).
+    if ((next >= 0x30 && next <= 0x39) || next === 0x2e || next === 0x65 || next === 0x45 || next === 0x2b || next === 0x2d) {
       this.fail('invalid number (leading zero or malformed fraction/exponent)');
     }
     return { kind: 'number', text };
@@ -206,6 +210,15 @@ class Parser {
   private parseString(): string {
     const text = this.text;
     this.pos++; // opening quote
+    // Fast path: no escapes, control characters or surrogates before the closing quote.
+    const close = text.indexOf('"', this.pos);
+    if (close >= 0) {
+      const candidate = text.slice(this.pos, close);
+      if (!SLOW_STRING_CHARS.test(candidate)) {
+        this.pos = close + 1;
+        return candidate;
+      }
+    }
     let out = '';
     let runStart = this.pos;
     for (;;) {

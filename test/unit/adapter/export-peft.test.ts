@@ -162,3 +162,31 @@ describe('loadAdapterFromFiles (uploads)', () => {
     await adapter.close();
   });
 });
+
+describe('tensor alignment in exported files', () => {
+  it('starts every tensor on a multiple of its element size, with F16 factors of odd length and U8/F32 extras', async () => {
+    const bytes = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => i & 0xff);
+    const extra = (key: string, dtype: 'U8' | 'F32' | 'F64', shape: number[], size: number) => ({
+      key,
+      dtype,
+      shape,
+      role: 'unknown',
+      readBytes: async () => bytes(size),
+    });
+    const out = join(TMP, 'aligned');
+    await writePeftAdapter(out, {
+      modules: [tiny('x.q_proj', 3, 1), tiny('x.v_proj', 1, 1)],
+      extras: [extra('base_model.model.mask', 'U8', [3], 3), extra('base_model.model.head.weight', 'F32', [3], 12), extra('base_model.model.w64', 'F64', [1], 8)],
+      dtype: 'F16',
+    });
+    const raw = readFileSync(join(out, 'adapter_model.safetensors'));
+    const headerLength = Number(raw.readBigUInt64LE(0));
+    expect((8 + headerLength) % 8).toBe(0);
+    const header = JSON.parse(raw.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, { dtype: string; data_offsets: [number, number] }>;
+    const width: Record<string, number> = { U8: 1, F16: 2, F32: 4, F64: 8 };
+    for (const [name, info] of Object.entries(header)) {
+      if (name === '__metadata__') continue;
+      expect(info.data_offsets[0] % width[info.dtype]!, `${name} at ${info.data_offsets[0]}`).toBe(0);
+    }
+  });
+});

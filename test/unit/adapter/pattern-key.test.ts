@@ -49,7 +49,10 @@ describe('config regexes from uploaded files', () => {
     const { unsafePatternReason } = await import('../../../src/adapter/pattern-key.ts');
     expect(unsafePatternReason('(a+)+$')).toMatch(/catastrophic/);
     expect(unsafePatternReason('(.*q_proj)*')).toMatch(/catastrophic/);
+    expect(unsafePatternReason('(a|aa){2,}')).toMatch(/catastrophic/);
     expect(unsafePatternReason('x'.repeat(600))).toMatch(/600 characters/);
+    expect(unsafePatternReason('.*a.*b.*c')).toMatch(/3 unbounded repetitions/);
+    expect(unsafePatternReason('a\\+b\\*c.*')).toBeUndefined();
     expect(unsafePatternReason('layers\\.0\\.self_attn\\.q_proj')).toBeUndefined();
     expect(unsafePatternReason('.*\\.(q_proj|v_proj)')).toBeUndefined();
   });

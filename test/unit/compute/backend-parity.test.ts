@@ -154,3 +154,14 @@ for (const { name, backend, reason } of loaded) {
     });
   });
 }
+
+describe.each(loaded.filter((l) => l.backend !== undefined && l.name !== 'ts'))('resident upload on $name', ({ backend }) => {
+  it('copies the caller’s f32 buffer, so reusing it does not change the resident matrix', async () => {
+    const data = Float32Array.from([1, 2, 3, 4]);
+    const resident = backend!.upload(2, 2, data);
+    data.fill(100);
+    const product = await resident.multiply({ rows: 2, cols: 1, data: Float64Array.from([1, 1]) });
+    expect(Array.from(product.data)).toEqual([3, 7]);
+    resident.dispose();
+  });
+});

@@ -49,3 +49,16 @@ describe('backend selection', () => {
     });
   });
 });
+
+describe('concurrent selection', () => {
+  it('leaves each tfjs backend computing on itself when they are selected at the same time', async () => {
+    const [wasm, cpu] = await Promise.all([selectBackend({ backend: 'wasm', env: {} }), selectBackend({ backend: 'cpu', env: {} })]);
+    const tf = await import('@tensorflow/tfjs-core');
+    const a = { rows: 1, cols: 1, data: Float64Array.from([3]) };
+    expect(Array.from((await wasm.backend.matmul(a, a)).data)).toEqual([9]);
+    expect(tf.getBackend()).toBe('wasm');
+    expect(tf.backend()).toBe(tf.engine().findBackend('wasm'));
+    expect(Array.from((await cpu.backend.matmul(a, a)).data)).toEqual([9]);
+    expect(tf.backend()).toBe(tf.engine().findBackend('cpu'));
+  });
+});

@@ -29,9 +29,12 @@ describe('worker pool', () => {
 
   it('runs independent tasks on separate threads at once', async () => {
     const args = { a: Float64Array.from([1]), b: Float64Array.from([2]), n: 1 };
-    const results = await Promise.all(
+    const running = Promise.all(
       [0, 1, 2, 3].map(() => pool.run<{ product: Float64Array; threadId: number }>({ module: TASKS, fn: 'multiply', args })),
     );
+    expect(pool.stats()).toEqual({ size: 2, workers: 2, busy: 2, queued: 2 });
+    const results = await running;
+    expect(pool.stats()).toMatchObject({ busy: 0, queued: 0 });
     expect(results.every((r) => r.product[0] === 2)).toBe(true);
     // Four tasks queued at once on a pool of two: both workers take one.
     expect(new Set(results.map((r) => r.threadId)).size).toBe(2);
@@ -80,6 +83,22 @@ describe('worker pool', () => {
 
   it('refuses a module that does not export the named function', async () => {
     await expect(pool.run({ module: TASKS, fn: 'noSuchTask', args: null })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('noSuchTask') });
+  });
+
+  it('gives each worker its own tfjs-wasm backend', async () => {
+    const wasmPool = createWorkerPool({ size: 1, backend: 'wasm', env: {} });
+    try {
+      const result = await wasmPool.run<{ product: Float64Array; backend: string }>({
+        module: TASKS,
+        fn: 'multiply',
+        args: { a: Float64Array.from([1, 2, 3, 4]), b: Float64Array.from([0, 1, 1, 0]), n: 2 },
+      });
+      expect(result.backend).toBe('wasm');
+      // [[1, 2], [3, 4]]·[[0, 1], [1, 0]] = [[2, 1], [4, 3]], exact in f32.
+      expect(Array.from(result.product)).toEqual([2, 1, 4, 3]);
+    } finally {
+      await wasmPool.close();
+    }
   });
 
   it('rejects tasks after close()', async () => {

@@ -103,3 +103,22 @@ describe('intruder counts equal the full-SVD definition computed by numpy', () =
     }
   }
 });
+
+describe('the auto route avoids the full SVD where it can prove the answer', () => {
+  it('decides some vectors by the certified partial basis and some by the quadrature bound, and says which', async () => {
+    const routes: Record<string, number> = {};
+    let fullSvds = 0;
+    for (const c of golden.cases) {
+      const result = await scanModuleIntruders(fromRows(c.W0), fromRows(c.B), fromRows(c.A), c.scale, {
+        k: 10, epsilons: [0.5], sweep: [], seed: 7, route: 'auto', cache: memoryBasisCache(), baseKey: c.name,
+      });
+      for (const v of result.vectors) routes[v.route] = (routes[v.route] ?? 0) + 1;
+      if (result.base.fullSvd) fullSvds++;
+      const total = result.counts[0]!;
+      expect(total.byRoute['partial-basis'] + total.byRoute['quadrature-bound'] + total.byRoute['full-svd']).toBe(total.intruders);
+    }
+    expect(routes['partial-basis']).toBeGreaterThan(0);
+    expect(routes['quadrature-bound']).toBeGreaterThan(0);
+    expect(fullSvds).toBeLessThan(golden.cases.length);
+  });
+});

@@ -217,17 +217,18 @@ describe('lazy reading', () => {
   });
 
   it('serves runs of small tensors from the read-ahead window in any order, around large tensors', async () => {
-    // 48 small tensors of 200 KB (more than one 4 MiB window), with two 400 KB tensors among them.
+    // 28 small tensors of 60 KB (several growing windows: 256 KiB, 512 KiB, 1 MiB…), with two
+    // 300 KB tensors (above the read-ahead limit) among them.
     const tensors: TensorToWrite[] = [];
-    for (let i = 0; i < 50; i++) {
-      const size = i === 10 || i === 30 ? 400_000 : 200_000;
+    for (let i = 0; i < 30; i++) {
+      const size = i === 10 || i === 20 ? 300_000 : 60_000;
       const bytes = new Uint8Array(size);
       for (let j = 0; j < size; j += 997) bytes[j] = (i * 31 + j) & 0xff;
       tensors.push({ name: `t${String(i).padStart(2, '0')}`, dtype: 'U8', shape: [size], bytes });
     }
     const path = join(dir, 'many-small.safetensors');
     await writeSafetensors(path, tensors);
-    const orders = [tensors.map((_, i) => i), tensors.map((_, i) => 49 - i), tensors.map((_, i) => (i * 17) % 50)];
+    const orders = [tensors.map((_, i) => i), tensors.map((_, i) => 29 - i), tensors.map((_, i) => (i * 17) % 30)];
     for (const order of orders) {
       const file = await openSafetensors(path);
       try {

@@ -61,8 +61,8 @@ describe('report page with 224 modules × 8 adapters', () => {
     const report = syntheticReport({ adapters: 2, layers: 3, types: 2 });
     const w = mountReport(report);
     expect(w.find('[data-test="module-inspector"]').exists()).toBe(false);
-    const heat = w.getComponent('[data-label="Intruder counts by layer and module type"]');
-    heat.vm.$emit('click', { data: [1, 0, 0, 0] }); // layer 1, first module type
+    const heat = w.findAllComponents(ChartStub).find((c) => c.props('label') === 'Intruder counts by layer and module type');
+    heat!.vm.$emit('click', { data: [1, 0, 0, 0] }); // layer 1, first module type
     await w.vm.$nextTick();
     const inspector = w.get('[data-test="module-inspector"]');
     expect(inspector.text()).toContain('model.layers.1.');

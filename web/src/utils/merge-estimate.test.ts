@@ -54,6 +54,13 @@ describe('merge estimate', () => {
     expect(e.warnings.find((w) => w.kind === 'base-mismatch')?.message).toContain('google/gemma-3-270m-it, gpt2');
   });
 
+  it('treats base names that differ only in org prefix and punctuation as the same base, like the engine', () => {
+    const renamed = { ...svg, baseModel: 'gemma3-270m-it' };
+    expect(estimateMerge({ ...base, adapters: [logo, renamed] }).warnings.map((w) => w.kind)).not.toContain('base-mismatch');
+    const unknown = { ...svg, baseModel: null };
+    expect(estimateMerge({ ...base, adapters: [logo, unknown] }).warnings.map((w) => w.kind)).not.toContain('base-mismatch');
+  });
+
   it('applies include/exclude globs over the whole module name', () => {
     const e = estimateMerge({ ...base, include: ['*q_proj'], exclude: ['*.layers.1.*'] });
     expect(e.moduleCount).toBe(1);

@@ -57,14 +57,20 @@ function listSome(names: readonly string[]): string {
   return names.length > MAX_LISTED ? `${shown} and ${names.length - MAX_LISTED} more` : shown;
 }
 
+/** Same rule as the merge engine (src/merge/execute-merge.ts): last path segment, lower-case, letters and digits. */
+export function normalizeBaseModel(name: string): string {
+  const last = name.replace(/\/+$/, '').split('/').pop() ?? name;
+  return last.toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
 export function estimateMerge(input: EstimateInput): MergeEstimate {
   const warnings: EstimateWarning[] = [];
   const { adapters } = input;
-  const bases = [...new Set(adapters.map((a) => a.baseModel ?? '(unknown)'))];
-  if (adapters.length > 1 && bases.length > 1) {
+  const declared = adapters.map((a) => a.baseModel).filter((b): b is string => typeof b === 'string' && b.length > 0);
+  if (new Set(declared.map(normalizeBaseModel)).size > 1) {
     warnings.push({
       kind: 'base-mismatch',
-      message: `The adapters were trained on different base models (${bases.join(', ')}); the merge will be refused or meaningless.`,
+      message: `The adapters declare different base models (${[...new Set(declared)].join(', ')}); the merge is refused unless "allow different bases" is ticked.`,
     });
   }
   input.weights.forEach((w, i) => {
