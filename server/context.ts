@@ -1,4 +1,5 @@
 // What every router receives: the services plus the app's options.
+import type { IntervalHistogram } from 'node:perf_hooks';
 import type { Services } from './services.ts';
 import type { UploadLimits } from './uploads/receive-upload.ts';
 
@@ -22,6 +23,8 @@ export interface AppDeps {
   readonly allowedHosts?: readonly string[] | undefined;
   readonly log?: (line: string) => void;
   readonly startedAt?: number;
+  /** An enabled perf_hooks histogram of event-loop delay; /api/health reports and resets it. */
+  readonly eventLoop?: IntervalHistogram | undefined;
 }
 
 export interface AppContext extends AppDeps {

@@ -237,6 +237,8 @@ export interface HealthDto {
   /** True when the built dashboard is served; false when its build failed. */
   readonly dashboard: boolean;
   readonly authRequired: boolean;
+  /** Event-loop delay of the API process since the previous /api/health call (absent in tests). */
+  readonly eventLoopDelay?: { readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number; readonly windowSeconds: number };
 }
 
 export interface ListDto<T> {

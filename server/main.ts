@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createApp } from './app.ts';
 import { isLoopback, parseConfig } from './config.ts';
 import type { Config } from './config.ts';
@@ -97,8 +98,11 @@ export async function serveMain(argv: string[]): Promise<number> {
       log(`first start: registered ${samples.registered.length} sample(s)${samples.failed.length ? `; skipped ${samples.failed.map((f) => f.name).join(', ')}` : ''}`);
     }
     const dashboard = await ensureDashboard(config.webDist, config.buildDashboard, log);
+    const eventLoop = monitorEventLoopDelay({ resolution: 10 });
+    eventLoop.enable();
     const app = createApp({
       services,
+      eventLoop,
       token: config.token,
       runner,
       webDist: dashboard.webDist,

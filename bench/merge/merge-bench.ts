@@ -37,6 +37,7 @@ const { values } = parseArgs({
   options: {
     layers: { type: 'string', default: '2' },
     'ties-layers': { type: 'string', default: '1' },
+    'ties-include': { type: 'string', default: '*.q_proj,*.down_proj' },
     dtypes: { type: 'string', default: 'F32,BF16' },
     'dense-shapes': { type: 'string', default: '1024x1024' },
     out: { type: 'string', default: 'bench/results/merge.md' },
@@ -100,7 +101,12 @@ async function child(job: string, dir: string, dtype: FloatDType, layers: number
       method,
       params,
       inputs: inputs.map((path) => ({ path })),
-      modules: { include: Array.from({ length: layers }, (_, l) => `model.layers.${l}.*`) },
+      modules: {
+        include:
+          job === 'ties16'
+            ? Array.from({ length: layers }, (_, l) => (values['ties-include'] ?? '*').split(',').map((g) => `model.layers.${l}.${g}`)).flat()
+            : Array.from({ length: layers }, (_, l) => `model.layers.${l}.*`),
+      },
       output: { dtype: dtype as 'F32' | 'F16' | 'BF16' },
     };
     const out = join(dir, `out-${job}-${dtype}`);
@@ -114,12 +120,21 @@ async function child(job: string, dir: string, dtype: FloatDType, layers: number
 }
 
 function runChild(job: string, dir: string, dtype: FloatDType, layers: number): ChildResult {
-  const r = spawnSync(process.execPath, ['bin/run-ts.js', 'bench/merge/merge-bench.ts', '--child', job, '--dir', dir, '--dtypes', dtype, '--layersUsed', String(layers)], {
+  const r = spawnSync(process.execPath, ['bin/run-ts.js', 'bench/merge/merge-bench.ts', '--child', job, '--dir', dir, '--dtypes', dtype, '--layersUsed', String(layers), '--ties-include', values['ties-include']!], {
     encoding: 'utf8',
     maxBuffer: 1 << 24,
   });
   if (r.status !== 0) throw new Error(`child ${job} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as ChildResult;
+}
+
+/** Fraction of a layer's LoRA bytes in the modules the ties job merges. */
+function tiesByteShare(include: string): number {
+  const globs = include.split(',').map((g) => new RegExp(`^${g.replace(/[.]/g, '\\.').replace(/\*/g, '.*')}$`));
+  const size = (m: number, n: number) => RANK * (m + n);
+  const all = LLAMA_MODULES.reduce((s, [, m, n]) => s + size(m, n), 0);
+  const picked = LLAMA_MODULES.filter(([name]) => globs.some((g) => g.test(`x.${name}`))).reduce((s, [, m, n]) => s + size(m, n), 0);
+  return picked / all;
 }
 
 async function factoredSvdSeconds(m: number, n: number): Promise<number> {
@@ -152,7 +167,7 @@ async function main(): Promise<void> {
     log(`# Merge engine benchmark`);
     log('');
     log(`Tool ${TOOL_VERSION}, Node ${process.version}, backend: typescript-f64 merge kernels (src/linalg), main thread.`);
-    log(`Workload: ${INPUTS} synthetic seeded PEFT adapters, rank ${RANK}, Llama-2-7B layout (q,k,v,o 4096×4096; gate,up 11008×4096; down 4096×11008), ${layers} of 32 layers (ties: ${tiesLayers}).`);
+    log(`Workload: ${INPUTS} synthetic seeded PEFT adapters, rank ${RANK}, Llama-2-7B layout (q,k,v,o 4096×4096; gate,up 11008×4096; down 4096×11008), ${layers} of 32 layers (ties: ${tiesLayers} layer(s), modules ${values['ties-include']}).`);
     log('Each job runs in its own process (peak RSS = that process’s maxRSS). Ratio = job time / plain read+write of the same input bytes (raw copy, atomic write), measured in the same run.');
     log('');
     for (const dtype of dtypes) {
@@ -167,7 +182,9 @@ async function main(): Promise<void> {
       for (const job of ['cat', 'svd16', 'lego16', 'ties16']) {
         const l = job === 'ties16' ? tiesLayers : layers;
         const r = runChild(job, dir, dtype, l);
-        const baseline = copy.seconds * (l / maxLayers);
+        // Baseline scaled to the bytes the job reads (ties: its modules only).
+        const tiesShare = job === 'ties16' ? tiesByteShare(values['ties-include']!) : 1;
+        const baseline = copy.seconds * (l / maxLayers) * tiesShare;
         log(`| ${job} | ${l} | ${r.seconds.toFixed(2)} | ${(r.seconds / baseline).toFixed(1)} | ${r.maxRssMB.toFixed(0)} | ${r.meanRelErr?.toExponential(3) ?? '–'} |`);
       }
       log('');

@@ -7,6 +7,7 @@ import { TOOL_NAME, TOOL_VERSION } from '../../src/version.ts';
 
 export function metaRouter(ctx: AppContext): Router {
   const router = Router();
+  let windowStart = Date.now();
   router.get('/health', async (_req, res) => {
     const counts = ctx.services.queue.counts();
     const backend = await describeBackend();
@@ -20,6 +21,18 @@ export function metaRouter(ctx: AppContext): Router {
       dashboard: ctx.webDist !== undefined && ctx.webDist !== null,
       authRequired: ctx.token !== undefined,
     };
+    const h = ctx.eventLoop;
+    if (h && h.count > 0) {
+      const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
+      const withDelay: HealthDto = {
+        ...body,
+        eventLoopDelay: { p50Ms: ms(h.percentile(50)), p99Ms: ms(h.percentile(99)), maxMs: ms(h.max), windowSeconds: Math.round((Date.now() - windowStart) / 100) / 10 },
+      };
+      h.reset();
+      windowStart = Date.now();
+      res.json(withDelay);
+      return;
+    }
     res.json(body);
   });
   router.get('/methods', async (_req, res) => {

@@ -101,7 +101,8 @@ export async function writePeftAdapter(outDir: string, options: WritePeftOptions
       // recorded here so that our loader restores their layout (PEFT itself decides from the base layer type).
       const anyFanIn = records.some((m) => m.fanInFanOut);
       const linear = records.filter((m) => anyFanIn && !m.fanInFanOut && m.kind === 'linear').map((m) => m.name);
-      const overrides = linear.length > 0 ? { [LAYOUT_OVERRIDES_KEY]: JSON.stringify(Object.fromEntries(linear.map((n) => [n, 'linear']))) } : {};
+      const overrides: Record<string, string> = {};
+      if (linear.length > 0) overrides[LAYOUT_OVERRIDES_KEY] = JSON.stringify(Object.fromEntries(linear.map((n) => [n, 'linear'])));
       await writer.finish({ format: 'pt', ...(options.metadata ?? {}), ...overrides });
     } catch (error) {
       await writer.abort();

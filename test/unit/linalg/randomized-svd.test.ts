@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { randomizedSvd, topSingularTriplets } from '../../../src/linalg/randomized-svd.ts';
+import { defaultTripletTolerance, randomizedSvd, topSingularTriplets } from '../../../src/linalg/randomized-svd.ts';
 import { matOperator } from '../../../src/linalg/mat-operator.ts';
 import { lowRankSvd } from '../../../src/linalg/low-rank-svd.ts';
 import { svdSmall } from '../../../src/linalg/svd-small.ts';
@@ -111,5 +111,13 @@ describe('topSingularTriplets (iterate until the top-k values stabilise, then ce
     const top = await topSingularTriplets(matOperator(M), 5, { seed: 4, tolerance: 1e-15, maxPowerIterations: 4 });
     expect(top.converged).toBe(false);
     expect(top.iterations).toBe(4);
+  });
+});
+
+describe('defaultTripletTolerance', () => {
+  it('is 16·√max(m,n)·eps, floored at 1e-10: 6.1e-5 for f32 at 4096, 1e-10 for f64', () => {
+    const big = { rows: 4096, cols: 4096, apply: async (x: Mat) => x, applyTranspose: async (y: Mat) => y };
+    expect(defaultTripletTolerance(big, 2 ** -24)).toBeCloseTo(16 * 64 * 2 ** -24, 18);
+    expect(defaultTripletTolerance(big, 2 ** -53)).toBe(1e-10);
   });
 });
