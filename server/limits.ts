@@ -25,3 +25,5 @@ export const MAX_LABEL_CHARS = 120;
 export const SSE_HEARTBEAT_MS = 15_000;
 /** Jobs listed by GET /api/jobs. */
 export const MAX_JOBS_LISTED = 200;
+/** Nice value of job worker threads (Linux): under CPU contention the HTTP loop is scheduled first. */
+export const JOB_THREAD_NICE = 10;

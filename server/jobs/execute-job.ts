@@ -2,6 +2,9 @@
 // job system and the library's merge (src/merge) and diagnostics
 // (src/diagnostics, src/report) entry points.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { JOB_THREAD_NICE } from '../limits.ts';
 import { join } from 'node:path';
 import { WorkbenchError, isWorkbenchError, throwIfAborted } from '../../src/errors.ts';
 import type { TaskContext } from '../../src/compute/worker-protocol.ts';
@@ -153,6 +156,23 @@ export async function executeJob(input: WorkerInput, signal: AbortSignal, post: 
   }
 }
 
+let priorityLowered = false;
+
+/**
+ * Linux schedules threads individually: renice this worker thread (found through /proc/thread-self)
+ * so that merges yield the CPU to the HTTP event loop under contention. Best effort, once per thread.
+ */
+function lowerThreadPriority(): void {
+  if (priorityLowered || process.platform !== 'linux') return;
+  priorityLowered = true;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, JOB_THREAD_NICE);
+  } catch {
+    // Not permitted or not available: run at normal priority.
+  }
+}
+
 /** What a pool task returns: failures travel as values so server codes (HttpError) survive the thread hop. */
 export type JobTaskResult =
   | { readonly ok: true; readonly summary: Record<string, unknown> }
@@ -160,6 +180,7 @@ export type JobTaskResult =
 
 /** The worker-pool task (src/compute/worker-pool.ts runs it in a worker thread). */
 export async function runJobTask(input: WorkerInput, ctx: TaskContext): Promise<JobTaskResult> {
+  lowerThreadPriority();
   try {
     const summary = await executeJob(input, ctx.signal, (message) => ctx.progress(message));
     return { ok: true, summary };

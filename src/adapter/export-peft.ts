@@ -80,7 +80,10 @@ export async function writePeftAdapter(outDir: string, options: WritePeftOptions
         await writer.add(keyA, dtype, shapeA, encode(dtype, module.A.data));
         await writer.add(keyB, dtype, shapeB, encode(dtype, module.B.data, fold ? module.scale : 1));
         if (module.doraMagnitude) {
-          await writer.add(`${base}.lora_magnitude_vector`, dtype, [module.doraMagnitude.length], encode(dtype, module.doraMagnitude));
+          // PEFT's shapes: (out,) for linear and embedding layers, (1, out, 1, …) for conv layers.
+          const m = module.doraMagnitude.length;
+          const shape = module.layout.kind === 'conv' ? [1, m, ...module.layout.kernel.map(() => 1)] : [m];
+          await writer.add(`${base}.lora_magnitude_vector`, dtype, shape, encode(dtype, module.doraMagnitude));
         }
         records.push({
           name: module.name,

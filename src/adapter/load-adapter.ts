@@ -183,7 +183,11 @@ async function buildAdapter(
     if (options.format) {
       throw new WorkbenchError('INVALID_ARGUMENT', `no importer for format "${options.format}"`, { details: { format: options.format } });
     }
-    const loraLike = names.filter((n) => /lora|alpha$/i.test(n));
+    if (names.length === 0) {
+      throw new WorkbenchError('ADAPTER_EMPTY', `${label}: holds no tensors at all`, { details: { file: label, tensorCount: 0 } });
+    }
+    // Names of adapter-like tensors of formats we do not read (LyCORIS LoHa/LoKr, OFT, IA3…).
+    const loraLike = names.filter((n) => /lora|alpha$|hada_w|lokr_w|oft_|ia3/i.test(n));
     if (loraLike.length === 0) {
       const sample = names.slice(0, 3).map((n) => `"${n}"`).join(', ');
       throw new WorkbenchError(

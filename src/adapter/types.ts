@@ -10,7 +10,7 @@ export type Layout =
   | { readonly kind: 'embedding' } // base stored V×d; canonical m = d, n = V
   | { readonly kind: 'conv'; readonly kernel: readonly number[] }; // n_eff = in · Πkernel
 
-export const ADAPTER_FORMATS = ['peft', 'kohya', 'diffusers', 'mlx', 'memory'] as const;
+export const ADAPTER_FORMATS = ['peft', 'kohya', 'diffusers', 'mlx', 'memory', 'lycoris', 'peft-loha', 'peft-lokr', 'peft-miss', 'peft-vera', 'peft-randlora', 'lora-xs'] as const;
 export type AdapterFormat = (typeof ADAPTER_FORMATS)[number];
 
 /** Factors in canonical orientation: A is r×n, B is m×r. The scale is NOT folded in. */
@@ -40,6 +40,8 @@ export interface LoraModule {
   readonly keys: { readonly A: string; readonly B: string; readonly alpha?: string; readonly magnitude?: string };
   /** Reads the factors on demand; peak memory stays bounded by one module. */
   load(): Promise<ModuleFactors>;
+  /** Set when the module was converted from another adapter family (LoHa, LoKr, VeRA…; src/formats). */
+  readonly family?: { readonly name: string; readonly params: Readonly<Record<string, unknown>>; readonly conversion: 'exact' | 'truncated'; readonly relativeError?: number };
 }
 
 /** A tensor that is not a LoRA factor (modules_to_save heads, biases…), carried unchanged. */

@@ -11,7 +11,7 @@ import type { Mat } from '../tensor/matrix.ts';
 import { sha256Bytes, canonicalJson } from '../util/hash.ts';
 import { floatTensor, type TensorToWrite } from '../safetensors/writer.ts';
 import { TOOL_NAME, TOOL_VERSION } from '../version.ts';
-import { factoredDistance, factoredInner, factoredNorm, type Factored } from './kernels/factored-norms.ts';
+import { factoredInner, factoredSpace, type Factored } from './kernels/factored-norms.ts';
 import type { ModuleInput } from './method-types.ts';
 import type { MergePlan } from './plan-merge.ts';
 import { globToRegExp } from './recipe.ts';
@@ -260,19 +260,22 @@ export async function* executeMerge(plan: MergePlan, options: ExecuteMergeOption
       const total = plan.method.normalizesWeights ? inputs.reduce((s, i) => s + i.weight, 0) : 1;
       const terms: Factored[] = inputs.map((i) => ({ B: i.B, A: i.A, coef: (i.weight / total) * i.scale }));
       const merged: Factored = { B: result.B, A: result.A, coef: 1 };
-      const own = terms.map((x) => factoredInner(x, x));
-      const cross = terms.map((x) => factoredInner(merged, x));
-      const exactNorm = factoredNorm(terms);
-      const error = factoredDistance([merged], terms);
+      // All norms in one joint basis: term 0 is the merge, terms 1..T the inputs.
+      const space = factoredSpace([merged, ...terms]);
+      const coefs = (mergedCoef: number, inputCoef: (t: number) => number) => [mergedCoef, ...terms.map((x, t) => x.coef * inputCoef(t))];
+      const exactNorm = space.norm(coefs(0, () => 1));
+      const error = space.norm(coefs(1, () => -1));
+      const mergedNormValue = space.norm(coefs(1, () => 0));
       const retention = inputs.map((input, t) => {
-        const o = own[t]!;
-        const e = factoredDistance([merged], [terms[t]!]);
+        const own = space.norm(coefs(0, (u) => (u === t ? 1 : 0)));
+        const e = space.norm(coefs(1, (u) => (u === t ? -1 : 0)));
+        const cross = factoredInner(merged, terms[t]!);
         return {
           input: input.name,
           index: input.index,
           weight: input.weight,
-          relativeError: o > 0 ? e / Math.sqrt(o) : 0,
-          projection: o > 0 ? cross[t]! / o : 0,
+          relativeError: own > 0 ? e / own : 0,
+          projection: own > 0 ? cross / (own * own) : 0,
         };
       });
       const rank = result.A.rows;
@@ -303,7 +306,7 @@ export async function* executeMerge(plan: MergePlan, options: ExecuteMergeOption
         outputRank: rank,
         relativeErrorVsExact: exactNorm > 0 ? error / exactNorm : error,
         exactNorm,
-        mergedNorm: factoredNorm([merged]),
+        mergedNorm: mergedNormValue,
         retention,
         details: result.details ?? {},
       });

@@ -4,10 +4,12 @@ import type { MergeMethodDescriptor, ModuleContext, ModuleResult } from '../meth
 import { PER_ADAPTER_WEIGHT } from '../method-types.ts';
 import { lowRankSvd } from '../../linalg/low-rank-svd.ts';
 import { truncateSvd } from '../../linalg/truncate.ts';
+import { zeros } from '../../tensor/matrix.ts';
+import { clampSymmetric, quantileLinear } from '../kernels/quantile.ts';
 import { outputRank, weightedConcat } from './shared.ts';
 import type { ModuleInput } from '../method-types.ts';
 
-function compress(ctx: ModuleContext, coef: (i: ModuleInput) => number, rank: number | null, energy: number | null): ModuleResult {
+function compress(ctx: ModuleContext, coef: (i: ModuleInput) => number, rank: number | null, energy: number | null, clamp: number | null = null): ModuleResult {
   const sum = weightedConcat(ctx.inputs, ctx.outFeatures, ctx.inFeatures, coef);
   if (rank === null && energy === null) return { B: sum.B, A: sum.A, details: { concatenatedRank: sum.A.rows } };
   // Exact thin SVD of the sum from its factors (src/linalg, §6.1), then the balanced split √Σ on both sides.
@@ -15,14 +17,35 @@ function compress(ctx: ModuleContext, coef: (i: ModuleInput) => number, rank: nu
   const t = truncateSvd(svd, { ...(rank === null ? {} : { rank }), ...(energy === null ? {} : { energy }) });
   let discarded = 0;
   for (let j = t.rank; j < svd.S.length; j++) discarded += svd.S[j]! * svd.S[j]!;
+  let { B, A } = t;
+  let clampBound: number | null = null;
+  if (clamp !== null) {
+    // PEFT/kohya clamp: on the PEFT split B = U·Σ, A = Vᵀ, over the signed values of both factors.
+    const m = svd.U.rows;
+    const n = svd.Vt.cols;
+    const k = t.rank;
+    B = zeros(m, k);
+    A = zeros(k, n);
+    for (let j = 0; j < k; j++) {
+      for (let i = 0; i < m; i++) B.data[i * k + j] = svd.U.data[i * svd.U.cols + j]! * svd.S[j]!;
+      A.data.set(svd.Vt.data.subarray(j * n, (j + 1) * n), j * n);
+    }
+    const all = new Float64Array(B.data.length + A.data.length);
+    all.set(B.data);
+    all.set(A.data, B.data.length);
+    clampBound = quantileLinear(all, clamp);
+    clampSymmetric(B.data, clampBound);
+    clampSymmetric(A.data, clampBound);
+  }
   return {
-    B: t.B,
-    A: t.A,
+    B,
+    A,
     details: {
       singularValues: Array.from(svd.S.slice(0, Math.min(svd.S.length, 64))),
       keptEnergyFraction: t.keptEnergy,
       discardedEnergyFraction: t.discardedEnergy,
       discardedEnergy: discarded,
+      ...(clampBound === null ? {} : { clampBound }),
     },
   };
 }
@@ -70,12 +93,20 @@ export const svdMethod: MergeMethodDescriptor = {
       default: 'none',
       description: '"legacy-5d602fd" reproduces PEFT main@5d602fd, which applies the LoRA scale twice (weight w·s²)',
     },
+    clamp: {
+      type: 'number',
+      default: null,
+      nullable: true,
+      min: 0,
+      max: 1,
+      description: 'PEFT svd_clamp / kohya: clamp both factors (B = UΣ, A = Vᵀ) to ± this quantile of their signed values (kohya uses 0.99)',
+    },
   },
   perAdapter: PER_ADAPTER_WEIGHT,
   run: async (ctx) => {
     const legacy = ctx.params.peftCompat === 'legacy-5d602fd';
     const energy = ctx.params.energy as number | null;
     const rank = ctx.params.rank === null && energy !== null ? null : outputRank(ctx);
-    return compress(ctx, (i) => i.weight * i.scale * (legacy ? i.scale : 1), rank, energy);
+    return compress(ctx, (i) => i.weight * i.scale * (legacy ? i.scale : 1), rank, energy, ctx.params.clamp as number | null);
   },
 };

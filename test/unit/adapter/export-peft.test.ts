@@ -190,3 +190,33 @@ describe('tensor alignment in exported files', () => {
     }
   });
 });
+
+describe('DoRA magnitudes', () => {
+  it('are written (out,) for linear and (1, out, 1, 1) for conv, and read back', async () => {
+    const linear = { ...tiny('x.q_proj', 2, 1), doraMagnitude: Float64Array.from([1.5, 2.5]) };
+    const conv: ExportModule = {
+      name: 'x.conv',
+      A: { rows: 1, cols: 4, data: Float64Array.from([1, 2, 3, 4]) },
+      B: { rows: 3, cols: 1, data: Float64Array.from([1, -1, 0.5]) },
+      scale: 1,
+      layout: { kind: 'conv', kernel: [2, 2] },
+      doraMagnitude: Float64Array.from([1, 2, 3]),
+    };
+    const out = join(TMP, 'dora');
+    const written = await writePeftAdapter(out, { modules: [linear, conv] });
+    expect(written.config).toMatchObject({ use_dora: true });
+    const st = await openSafetensors(join(out, 'adapter_model.safetensors'));
+    expect(st.info('base_model.model.x.q_proj.lora_magnitude_vector').shape).toEqual([2]);
+    expect(st.info('base_model.model.x.conv.lora_magnitude_vector').shape).toEqual([1, 3, 1, 1]);
+    expect(st.info('base_model.model.x.conv.lora_A.weight').shape).toEqual([1, 1, 2, 2]);
+    expect(st.info('base_model.model.x.conv.lora_B.weight').shape).toEqual([3, 1, 1, 1]);
+    await st.close();
+    const back = await loadAdapter(out);
+    const magnitudes = await Promise.all(back.modules.map(async (m) => [m.name, Array.from((await m.load()).doraMagnitude ?? [])]));
+    expect(magnitudes).toEqual([
+      ['x.conv', [1, 2, 3]],
+      ['x.q_proj', [1.5, 2.5]],
+    ]);
+    await back.close();
+  });
+});

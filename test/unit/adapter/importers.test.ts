@@ -145,3 +145,17 @@ describe('folder resolution and the registry', () => {
     expect(() => registerImporter(peftImporter)).toThrow(/already registered/);
   });
 });
+
+describe('what is not a LoRA adapter', () => {
+  it('an empty safetensors file → ADAPTER_EMPTY; a LyCORIS LoHa file → ADAPTER_FORMAT_UNKNOWN naming a tensor', async () => {
+    const empty = folder();
+    await writeSafetensors(join(empty, 'adapter_model.safetensors'), []);
+    await expect(loadAdapter(empty)).rejects.toMatchObject({ code: 'ADAPTER_EMPTY' });
+    const loha = folder();
+    await writeSafetensors(join(loha, 'loha.safetensors'), [
+      floatTensor('lora_unet_x.hada_w1_a', 'F32', [4, 2], ones(8)),
+      floatTensor('lora_unet_x.hada_w1_b', 'F32', [2, 4], ones(8)),
+    ]);
+    await expect(loadAdapter(loha)).rejects.toMatchObject({ code: 'ADAPTER_FORMAT_UNKNOWN', message: expect.stringContaining('lora_unet_x.hada_w1_a') });
+  });
+});

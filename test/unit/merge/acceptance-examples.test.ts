@@ -187,3 +187,22 @@ describe('A11 — LoRA-LEGO', () => {
     expect(diff).toBeGreaterThan(0.1);
   });
 });
+
+describe('A24 — svd_clamp quantile (torch linear interpolation)', () => {
+  it('q = 0.8 over [−3,−1,0,1,2,10] gives hi = 2 and clamps to [−2,−1,0,1,2,2]; q = 0.9 gives 6', async () => {
+    const { quantileLinear, clampSymmetric } = await import('../../../src/merge/kernels/quantile.ts');
+    const values = [-3, -1, 0, 1, 2, 10];
+    expect(quantileLinear(values, 0.8)).toBeCloseTo(2, 12);
+    const x = Float64Array.from(values);
+    clampSymmetric(x, quantileLinear(values, 0.8));
+    expect(Array.from(x)).toEqual([-2, -1, 0, 1, 2, 2]);
+    expect(quantileLinear(values, 0.9)).toBeCloseTo(6, 12);
+  });
+  it('svd with clamp bounds every factor entry by the reported quantile; clamp 1 changes nothing', async () => {
+    const r = await runMethod('svd', inputs(), { rank: 2, clamp: 0.5 });
+    const bound = r.details.clampBound as number;
+    expect([...r.B.data, ...r.A.data].every((v) => Math.abs(v) <= bound + 1e-15)).toBe(true);
+    const full = await runMethod('svd', inputs(), { rank: 2, clamp: 1 });
+    expectClose(product(full.B, full.A), [[3, 0, 0], [0, 2, 1]], 1e-10);
+  });
+});

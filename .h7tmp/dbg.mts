@@ -1,0 +1,16 @@
+import { chromium } from 'playwright-core';
+import { startServer, CHROMIUM_ARGS, CHROMIUM_PATH } from '/work/main/test/e2e/dashboard-harness.ts';
+import { syntheticReport } from '/work/main/web/src/test-support/synthetic-report.ts';
+const server = await startServer(['--no-build']);
+const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+page.on('console', (m) => console.log('console', m.type(), m.text()));
+page.on('pageerror', (e) => console.log('pageerror', e.stack));
+const fakeId = '0'.repeat(26);
+const body = JSON.stringify(syntheticReport());
+await page.route(`**/api/reports/${fakeId}`, (route) => route.fulfill({ status: 200, contentType: 'application/json', body }));
+await page.goto(`${server.url}/#/reports/${fakeId}`);
+await page.waitForTimeout(5000);
+console.log((await page.locator('body').innerText()).slice(0, 800));
+await page.screenshot({ path: '/tmp/h7/dbg.png' });
+await browser.close(); await server.stop();
