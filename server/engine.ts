@@ -164,29 +164,3 @@ export async function listMethods(): Promise<MergeMethodDto[]> {
 
 export const ENGINE_VERSION = TOOL_VERSION;
 
-/**
- * Validates a merge request's method and parameters against the registry before anything is
- * enqueued: unknown method → MERGE_METHOD_UNKNOWN (400), bad params → MERGE_PARAM_INVALID (400).
- */
-export async function checkMergeMethod(
-  method: string,
-  params: Record<string, unknown> | undefined,
-  inputs: readonly Record<string, unknown>[],
-): Promise<void> {
-  const registry = await importFirst(['../src/merge/registry.ts']);
-  const schemaMod = await importFirst(['../src/merge/param-schema.ts']);
-  const getMergeMethod = registry?.getMergeMethod as ((name: string) => { params: unknown; perAdapter: unknown }) | undefined;
-  const resolveParams = schemaMod?.resolveParams as ((m: string, s: unknown, given: unknown) => unknown) | undefined;
-  if (!getMergeMethod || !resolveParams) {
-    throw new HttpError('ENGINE_UNAVAILABLE', 'the merge method registry is not available in this build', { module: 'src/merge/registry.ts' });
-  }
-  const descriptor = getMergeMethod(method);
-  resolveParams(method, descriptor.params, params ?? {});
-  for (const input of inputs) {
-    const { adapter: _adapter, ...perInput } = input;
-    void _adapter;
-    const known = Object.keys((descriptor.perAdapter ?? {}) as Record<string, unknown>);
-    const given = Object.fromEntries(Object.entries(perInput).filter(([k]) => known.includes(k)));
-    resolveParams(method, descriptor.perAdapter, given);
-  }
-}

@@ -30,10 +30,11 @@ async function openFor(config: Config): Promise<{ services: Services; runnerOwns
       dataDir: config.dataDir,
       basesRoot: config.basesRoot,
       makeQueue: (db) => BullmqJobQueue.connect(db, config.redisUrl as string),
+      validateInWorker: true,
     });
     return { services };
   }
-  return { services: await openServices({ dataDir: config.dataDir, basesRoot: config.basesRoot }) };
+  return { services: await openServices({ dataDir: config.dataDir, basesRoot: config.basesRoot, validateInWorker: true }) };
 }
 
 function waitForSignal(): Promise<string> {

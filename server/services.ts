@@ -12,6 +12,13 @@ import { BaseStore } from './bases/base-store.ts';
 import { SqliteJobQueue } from './jobs/sqlite-queue.ts';
 import type { JobQueue, JobRecord } from './jobs/queue.ts';
 import { HttpError } from './errors.ts';
+import { createWorkerPool } from '../src/compute/worker-pool.ts';
+import type { WorkerPool } from '../src/compute/worker-pool.ts';
+import type { DescribeFn } from './adapters/adapter-store.ts';
+import type { AdapterDetailDto } from './dto.ts';
+import { fileURLToPath } from 'node:url';
+
+const DESCRIBE_TASK = fileURLToPath(new URL('./adapters/describe-adapter.ts', import.meta.url));
 import { requestToRecipe } from './jobs/merge-recipe.ts';
 
 export interface Services {
@@ -34,6 +41,8 @@ export interface OpenServicesOptions {
   readonly blobHooks?: BlobStoreHooks;
   /** Builds the queue over the open db (default: the SQLite queue). */
   readonly makeQueue?: (db: Db) => JobQueue | Promise<JobQueue>;
+  /** Validate uploads in a worker thread (the server does; in-process tests need not). */
+  readonly validateInWorker?: boolean;
 }
 
 export async function openServices(options: OpenServicesOptions): Promise<Services> {
@@ -41,7 +50,14 @@ export async function openServices(options: OpenServicesOptions): Promise<Servic
   const blobs = new BlobStore(options.dataDir, options.blobHooks ?? {});
   const swept = await blobs.init();
   const db = openDb(join(options.dataDir, 'awb.sqlite'));
-  const adapters = new AdapterStore(db, blobs);
+  let pool: WorkerPool | undefined;
+  const describe: DescribeFn | undefined = options.validateInWorker
+    ? (args) => {
+        pool ??= createWorkerPool({ size: 1 });
+        return pool.run<AdapterDetailDto>({ module: DESCRIBE_TASK, fn: 'describeAdapterTask', args });
+      }
+    : undefined;
+  const adapters = new AdapterStore(db, blobs, describe);
   const bases = new BaseStore(db, blobs, options.basesRoot);
   const queue = options.makeQueue ? await options.makeQueue(db) : new SqliteJobQueue(db);
 
@@ -80,6 +96,7 @@ export async function openServices(options: OpenServicesOptions): Promise<Servic
     resolvePayload,
     swept,
     async close() {
+      await pool?.close();
       await queue.close();
       db.close();
     },

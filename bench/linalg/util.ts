@@ -23,8 +23,12 @@ export async function bestOf<T>(reps: number, fn: () => T | Promise<T>, warmup =
   return { ms: Math.min(...all), all, result };
 }
 
-/** Runs the numpy baseline; undefined (with a printed note) when python3 or numpy is missing. */
+/** Runs the numpy baseline; undefined (with a printed note) when python3 or numpy is missing or --no-baseline is given. */
 export function runNumpyBaseline(mode: string, folder: string): Record<string, unknown> | undefined {
+  if (process.argv.includes('--no-baseline')) {
+    console.log('NOTE: numpy baseline skipped (--no-baseline)');
+    return undefined;
+  }
   const probe = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' });
   if (probe.status !== 0) {
     console.log(`NOTE: numpy baseline skipped: python3 with numpy is not available (${(probe.stderr || String(probe.error ?? '')).trim().split('\n').pop()})`);

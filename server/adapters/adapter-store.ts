@@ -8,8 +8,9 @@ import { manifestHash } from '../storage/blob-store.ts';
 import type { AdapterDetailDto, AdapterSummaryDto } from '../dto.ts';
 import { HttpError, notFound } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { loadAdapterFiles, inspectAdapter } from '../engine.ts';
-import { adapterToDetail, detailToSummary } from './to-dto.ts';
+import { detailToSummary } from './to-dto.ts';
+import { describeAdapter } from './describe-adapter.ts';
+import type { DescribeArgs } from './describe-adapter.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 
 export interface StagedAdapterFile extends ObjectFile {
@@ -26,6 +27,9 @@ interface AdapterRow {
   detail_json: string;
 }
 
+/** Validates and describes staged files (in-process by default; the server passes a worker-pool version). */
+export type DescribeFn = (args: DescribeArgs) => Promise<AdapterDetailDto>;
+
 export class AdapterStore {
   /** The serialised list body, rebuilt after a register or delete (this process is the only writer). */
   private listJson: string | undefined;
@@ -33,6 +37,7 @@ export class AdapterStore {
   constructor(
     private readonly db: Db,
     private readonly blobs: BlobStore,
+    private readonly describe: DescribeFn = (args) => describeAdapter(args),
   ) {}
 
   list(): AdapterSummaryDto[] {
@@ -78,25 +83,17 @@ export class AdapterStore {
         committed = true;
         return { detail: this.get(existing.id), duplicate: true };
       }
-      const adapter = await loadAdapterFiles(
-        files.map((f) => ({ name: f.name, path: join(staging, f.name) })),
-        { name: label },
-      );
-      let detail: AdapterDetailDto;
-      try {
-        const inspect = await inspectAdapter(adapter).catch(() => null);
-        detail = adapterToDetail(adapter, {
+      const detail = await this.describe({
+        files: files.map((f) => ({ name: f.name, path: join(staging, f.name) })),
+        record: {
           id: newId(),
           name: label,
           contentHash,
           files: files.map((f) => ({ name: f.label, sizeBytes: f.sizeBytes, sha256: f.sha256 })),
           sample,
           createdAt: new Date().toISOString(),
-          inspect,
-        });
-      } finally {
-        await adapter.close();
-      }
+        },
+      });
       const { hash, existed } = await this.blobs.commit(staging);
       committed = true;
       try {

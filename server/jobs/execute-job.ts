@@ -126,7 +126,9 @@ async function runAnalysis(input: WorkerInput, signal: AbortSignal, post: Post):
   if (report === null || typeof report !== 'object') {
     throw new WorkbenchError('INTERNAL', 'the analysis finished without a report');
   }
-  await writeFile(join(input.outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`, { flag: 'wx' });
+  const jsonMod = await importModule('../../src/report/render-json.ts', 'the report JSON renderer').catch(() => undefined);
+  const renderJson = jsonMod?.renderJson as ((r: unknown) => string) | undefined;
+  await writeFile(join(input.outDir, 'report.json'), renderJson ? renderJson(report) : `${JSON.stringify(report, null, 2)}\n`, { flag: 'wx' });
   for (const [file, exportName, modPath] of [
     ['report.html', 'renderHtml', '../../src/report/render-html.ts'],
     ['report.md', 'renderMarkdown', '../../src/report/render-markdown.ts'],

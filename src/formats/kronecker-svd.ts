@@ -53,7 +53,9 @@ export function kroneckerToLora(W1: Mat, W2: Mat, options: KroneckerTruncateOpti
   const top = products[0]?.sigma ?? 0;
   const tolerance = Math.max(m, n) * EPS * top;
   const nonZero = products.filter((p) => p.sigma > tolerance).length;
-  let k = nonZero;
+  // With no rank or energy asked for, every product is kept (zeros included), so the rank is
+  // min(a,c)·min(b,d), known from the shapes before any data is read.
+  let k = products.length;
   if (rank !== undefined) k = Math.min(k, rank);
   if (energy !== undefined && norm > 0) {
     const total = norm * norm;

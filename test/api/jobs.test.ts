@@ -229,6 +229,14 @@ describe('analysis jobs', () => {
     const report = await request(h.app).get(`/api/reports/${res.body.jobId}`);
     expect(report.status).toBe(200);
     expect(typeof report.body).toBe('object');
+    const html = await request(h.app).get(`/api/reports/${res.body.jobId}.html`);
+    expect(html.status).toBe(200);
+    expect(html.headers['content-type']).toMatch(/text\/html/);
+    expect(html.text).toMatch(/<html/i);
+    const md = await request(h.app).get(`/api/reports/${res.body.jobId}.md`);
+    expect(md.status).toBe(200);
+    expect(md.headers['content-type']).toMatch(/text\/markdown/);
+    expect(md.text.length).toBeGreaterThan(20);
     const bad = await request(h.app).post('/api/analyses').send({ adapters: [a], options: { k: 0 } });
     expect(bad.status).toBe(400);
   });

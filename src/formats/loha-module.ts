@@ -1,0 +1,69 @@
+// One LoHa module (PEFT or LyCORIS naming) as an exact LoRA of rank r1·r2 (algorithms.md §5.2, A14).
+import type { Layout, LoraModule } from '../adapter/types.ts';
+import type { TensorSource } from '../safetensors/reader.ts';
+import { lohaToLora } from './face-splitting.ts';
+import { familyError, familyModule, floatShape, readMat, unsupported } from './family-module.ts';
+
+export interface LohaKeys {
+  readonly w1a: string;
+  readonly w1b: string;
+  readonly w2a: string;
+  readonly w2b: string;
+  readonly t1?: string;
+  readonly t2?: string;
+  readonly alpha?: string;
+}
+
+export interface LohaSpec {
+  readonly source: TensorSource;
+  readonly file: string;
+  readonly name: string;
+  readonly keys: LohaKeys;
+  /** Scale from the rank r1 = hada_w1_b.shape[0] (LyCORIS: alpha / r1; PEFT: alpha / r from the config). */
+  readonly scaleFor: (r1: number) => { scale: number; alpha: number | null };
+  readonly naming: 'peft' | 'lycoris';
+}
+
+export function lohaModule(spec: LohaSpec): LoraModule {
+  const { source, file, name, keys } = spec;
+  if (keys.t1 !== undefined || keys.t2 !== undefined) {
+    throw unsupported(file, name, `LoHa with Tucker cores ("${keys.t1 ?? keys.t2}", effective conv) is not supported; re-save it without use_tucker / use_effective_conv2d`, {
+      tensor: keys.t1 ?? keys.t2,
+    });
+  }
+  const s1a = floatShape(source, keys.w1a, file, name, 2, 2);
+  const s1b = floatShape(source, keys.w1b, file, name, 2, 5);
+  const s2a = floatShape(source, keys.w2a, file, name, 2, 2);
+  const s2b = floatShape(source, keys.w2b, file, name, 2, 5);
+  const m = s1a[0]!;
+  const r1 = s1a[1]!;
+  const r2 = s2a[1]!;
+  const n = s1b.slice(1).reduce((a, b) => a * b, 1);
+  const n2 = s2b.slice(1).reduce((a, b) => a * b, 1);
+  if (s1b[0] !== r1 || s2b[0] !== r2 || s2a[0] !== m || n2 !== n) {
+    throw familyError(
+      file,
+      name,
+      `LoHa factor shapes disagree: hada_w1_a [${s1a.join(', ')}], hada_w1_b [${s1b.join(', ')}], hada_w2_a [${s2a.join(', ')}], hada_w2_b [${s2b.join(', ')}]`,
+      { shapes: { w1a: s1a, w1b: s1b, w2a: s2a, w2b: s2b } },
+    );
+  }
+  const kernel = s1b.length > 2 ? s1b.slice(2) : undefined;
+  const layout: Layout = kernel ? { kind: 'conv', kernel } : { kind: 'linear' };
+  const { scale, alpha } = spec.scaleFor(r1);
+  return familyModule({
+    name,
+    outFeatures: m,
+    inFeatures: n,
+    rank: r1 * r2,
+    scale,
+    layout,
+    dtype: source.info(keys.w1a).dtype,
+    keys: { A: keys.w1b, B: keys.w1a, ...(keys.alpha ? { alpha: keys.alpha } : {}) },
+    family: { name: 'loha', params: { naming: spec.naming, r1, r2, alpha, scale }, conversion: 'exact', relativeError: 0 },
+    factors: async () => {
+      const [w1a, w1b, w2a, w2b] = await Promise.all([readMat(source, keys.w1a), readMat(source, keys.w1b), readMat(source, keys.w2a), readMat(source, keys.w2b)]);
+      return lohaToLora(w1a, w1b, w2a, w2b);
+    },
+  });
+}
