@@ -206,8 +206,10 @@ export interface AnalysisRequestDto {
   /** Optional base id (GET /api/bases). */
   readonly base?: string;
   readonly seed?: number;
-  /** Extra analysis options passed through to src/diagnostics. */
+  /** Extra analysis options passed through to src/diagnostics (k, epsilons, sweep, route, modules). */
   readonly options?: Record<string, unknown>;
+  /** A succeeded merge job whose inputs are these adapters: adds retention against the merged adapter. */
+  readonly merge?: string;
 }
 
 /** GET /api/methods. */

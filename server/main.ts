@@ -2,6 +2,7 @@
 // the runner, listen (serve only), and shut down cleanly on SIGINT/SIGTERM.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createApp } from './app.ts';
@@ -112,9 +113,14 @@ export async function serveMain(argv: string[]): Promise<number> {
       log,
     });
     try {
+      // Not app.listen: Express 5 calls its callback on 'error' too, which would hide EADDRINUSE.
+      const s = createServer(app);
       server = await new Promise<Server>((resolve, reject) => {
-        const s = app.listen(config.port, config.host, () => resolve(s));
         s.once('error', reject);
+        s.listen(config.port, config.host, () => {
+          s.off('error', reject);
+          resolve(s);
+        });
       });
     } catch (error) {
       process.stderr.write(`error [IO_ERROR]: cannot listen on ${config.host}:${config.port}: ${(error as Error).message}\n`);

@@ -61,6 +61,15 @@ export async function openServices(options: OpenServicesOptions): Promise<Servic
   const bases = new BaseStore(db, blobs, options.basesRoot);
   const queue = options.makeQueue ? await options.makeQueue(db) : new SqliteJobQueue(db);
 
+  /** A succeeded merge job's output folder, for retention analysis. */
+  const mergedOf = (jobId: unknown): { merged?: string; mergeReport?: string } => {
+    if (typeof jobId !== 'string') return {};
+    const merge = queue.get(jobId);
+    if (!merge?.outputHash) throw new HttpError('NOT_FOUND', `merge job ${jobId} has no output`, { kind: 'merge job', id: jobId });
+    const dir = blobs.pathOf(merge.outputHash);
+    return { merged: dir, mergeReport: join(dir, 'merge-report.json') };
+  };
+
   const resolvePayload = (job: JobRecord): Record<string, unknown> => {
     const req = job.request;
     if (job.kind === 'merge') {
@@ -74,13 +83,25 @@ export async function openServices(options: OpenServicesOptions): Promise<Servic
     }
     if (job.kind === 'analysis') {
       const ids = req.adapters as string[];
+      const labels: Record<string, string> = {};
+      const paths = ids.map((id) => {
+        const { path } = adapters.pathOf(id);
+        labels[path] = `adapter:${id}`;
+        return path;
+      });
+      const merged = mergedOf(req.merge);
+      const cacheDir = join(options.dataDir, 'cache');
+      labels[cacheDir] = 'awb-data:cache';
+      if (merged.merged) labels[merged.merged] = `merge:${String(req.merge)}`;
       return {
-        adapters: ids.map((id) => adapters.pathOf(id).path),
+        labels,
+        adapters: paths,
         adapterIds: ids,
         base: typeof req.base === 'string' ? bases.weightsPath(req.base) : undefined,
         seed: req.seed,
         options: req.options,
-        cacheDir: join(options.dataDir, 'cache'),
+        cacheDir,
+        ...merged,
       };
     }
     throw new HttpError('VALIDATION_FAILED', `unknown job kind ${String(job.kind)}`);

@@ -111,12 +111,22 @@ async function runMerge(input: WorkerInput, signal: AbortSignal, post: Post): Pr
 async function runAnalysis(input: WorkerInput, signal: AbortSignal, post: Post): Promise<Record<string, unknown>> {
   const analyzeMod = await importModule('../../src/diagnostics/analyze.ts', 'the diagnostics');
   const analyze = fn<(options: unknown) => AsyncGenerator<unknown, unknown, unknown>>(analyzeMod, 'analyze', 'src/diagnostics/analyze.ts');
-  const p = input.payload as { adapters: string[]; base?: string; seed?: number; options?: Record<string, unknown>; cacheDir?: string };
+  const p = input.payload as {
+    adapters: string[];
+    base?: string;
+    seed?: number;
+    options?: Record<string, unknown>;
+    cacheDir?: string;
+    merged?: string;
+    mergeReport?: string;
+  };
   await mkdir(input.outDir, { recursive: true });
   const options: Record<string, unknown> = { ...(p.options ?? {}), adapters: p.adapters, signal, cacheDir: p.cacheDir ?? null };
   if (p.base !== undefined) options.base = p.base;
   if (p.seed !== undefined) options.seed = p.seed;
-  const report = await drive(
+  if (p.merged !== undefined) options.merged = p.merged;
+  if (p.mergeReport !== undefined) options.mergeReport = p.mergeReport;
+  let report = await drive(
     analyze(options),
     'analyze',
     input,
@@ -126,6 +136,12 @@ async function runAnalysis(input: WorkerInput, signal: AbortSignal, post: Post):
   if (report === null || typeof report !== 'object') {
     throw new WorkbenchError('INTERNAL', 'the analysis finished without a report');
   }
+  // Reports name inputs by server id, never by the data dir's absolute paths.
+  let text = JSON.stringify(report);
+  for (const [path, label] of Object.entries((input.payload.labels ?? {}) as Record<string, string>)) {
+    text = text.split(JSON.stringify(path).slice(1, -1)).join(label);
+  }
+  report = JSON.parse(text) as unknown;
   const jsonMod = await importModule('../../src/report/render-json.ts', 'the report JSON renderer').catch(() => undefined);
   const renderJson = jsonMod?.renderJson as ((r: unknown) => string) | undefined;
   await writeFile(join(input.outDir, 'report.json'), renderJson ? renderJson(report) : `${JSON.stringify(report, null, 2)}\n`, { flag: 'wx' });

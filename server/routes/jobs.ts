@@ -48,6 +48,7 @@ const AnalysisRequest = z.strictObject({
   base: BaseId.optional(),
   seed: Seed.optional(),
   options: AnalysisOptions.optional(),
+  merge: z.string().regex(ID_PATTERN, 'must be a merge job id').optional(),
 });
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
@@ -94,6 +95,13 @@ export function jobsRouter(ctx: AppContext): Router {
   router.post('/analyses', body, async (req, res) => {
     const request = parseBody(AnalysisRequest, req.body);
     for (const id of request.adapters) adapters.get(id);
+    if (request.merge !== undefined) {
+      const merge = queue.get(request.merge);
+      if (!merge || merge.kind !== 'merge') throw notFound('merge job', request.merge);
+      if (merge.state !== 'succeeded') {
+        throw new HttpError('JOB_NOT_FINISHED', `merge job ${merge.id} has no output (state: ${merge.state})`, { id: merge.id, state: merge.state });
+      }
+    }
     await submit(req, res, 'analysis', request as Record<string, unknown>, request.adapters, request.base);
   });
 

@@ -6,6 +6,7 @@ import { peftImporter } from './import-peft.ts';
 import { kohyaImporter } from './import-kohya.ts';
 import { diffusersImporter } from './import-diffusers.ts';
 import { mlxImporter } from './import-mlx.ts';
+import { FAMILY_IMPORTERS } from '../formats/family-importers.ts';
 import type { AdapterFormat } from './types.ts';
 
 const registry = new Map<AdapterFormat, AdapterImporter>();
@@ -39,6 +40,8 @@ export function detectImporter(input: ImportInput): { importer: AdapterImporter;
   return best;
 }
 
+// Family importers (src/formats) first: on a tie they win over the plain LoRA readers.
+for (const importer of FAMILY_IMPORTERS) registerImporter(importer);
 for (const importer of [peftImporter, kohyaImporter, diffusersImporter, mlxImporter]) {
   registerImporter(importer);
 }

@@ -70,7 +70,7 @@ export function fullBasis(W0: Mat): BaseBasis {
 }
 
 export async function partialBasis(W0: Mat, K: number, seed: number, signal?: AbortSignal): Promise<BaseBasis> {
-  const top = await topSingular(denseOperator(W0), K, { seed, signal, angleTolerance: 1e-11 });
+  const top = await topSingular(denseOperator(W0), K, { seed, signal, angleTolerance: 1e-9 });
   let worst = 0;
   for (const b of top.angleBound) worst = Math.max(worst, b);
   return { rows: W0.rows, cols: W0.cols, vectors: top.u, sigma: top.s, complete: false, angleBound: worst };

@@ -84,7 +84,7 @@ export async function scanModuleIntruders(W0: Mat, B: Mat, A: Mat, scale: number
   const tuned = await topSingular(baseplusLowRankOperator(W0, B, A, scale), k, {
     seed: options.seed,
     signal: options.signal,
-    angleTolerance: 1e-11,
+    angleTolerance: 1e-9,
   });
   const cached = await options.cache.get(options.baseKey);
   let decompositions = 0;
@@ -151,8 +151,10 @@ export async function scanModuleIntruders(W0: Mat, B: Mat, A: Mat, scale: number
       undecided = undecided.filter((j) => routes[j] === undefined);
     }
     if (undecided.length === 0 || b.complete) break;
+    // Growing the partial basis costs a subspace iteration of width ~2K per step; past p/16 the
+    // dense eigen-decomposition is cheaper than another growth step.
     const next = b.vectors.length * 4;
-    if (next > p / 4) {
+    if (next > p / 16) {
       basis = fullBasis(W0);
     } else {
       basis = await partialBasis(W0, next, options.seed + 1, options.signal);

@@ -102,3 +102,25 @@ export function moduleShapes(metadata: Readonly<Record<string, string>>, config:
   }
   return out;
 }
+
+const FAMILY_PARAM_RE = /^(.+)\.(hada_w1_a|lokr_w1|lokr_w1_a)((?:\.[A-Za-z0-9_-]+)?)$/;
+
+/**
+ * True when some module has every tensor its LoHa (w1_a, w1_b, w2_a, w2_b) or LoKr (W1 and W2, each
+ * whole or as an _a/_b pair) needs, in either naming (an adapter-name suffix is allowed).
+ */
+export function hasCompleteFamilyModule(all: ReadonlySet<string>, names: readonly string[]): boolean {
+  for (const n of names) {
+    const m = FAMILY_PARAM_RE.exec(n);
+    if (!m) continue;
+    const [, p, param, suffix] = m;
+    const has = (x: string): boolean => all.has(`${p}.${x}${suffix}`);
+    if (param === 'hada_w1_a' && has('hada_w1_b') && has('hada_w2_a') && has('hada_w2_b')) return true;
+    if (param !== 'hada_w1_a') {
+      const w1 = has('lokr_w1') || (has('lokr_w1_a') && has('lokr_w1_b'));
+      const w2 = has('lokr_w2') || (has('lokr_w2_a') && has('lokr_w2_b'));
+      if (w1 && w2) return true;
+    }
+  }
+  return false;
+}

@@ -29,6 +29,11 @@ export function rankTolerance(m: number, n: number, scale: number): number {
   return Math.max(m, n) * EPS * scale;
 }
 
+function allFinite(d: Float64Array): boolean {
+  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return false;
+  return true;
+}
+
 function frob(M: Mat): number {
   let s = 0;
   for (const v of M.data) s += v * v;
@@ -55,6 +60,11 @@ export function lowRankSvd(terms: readonly LowRankTerm[]): Svd {
         `term ${i}: B is ${t.B.rows}×${t.B.cols} and A is ${t.A.rows}×${t.A.cols}; expected B m×r and A r×n with m = ${m}, n = ${n}`,
         { details: { term: i, B: [t.B.rows, t.B.cols], A: [t.A.rows, t.A.cols], m, n } },
       );
+    }
+    if (!Number.isFinite(t.weight) || !allFinite(t.B.data) || !allFinite(t.A.data)) {
+      throw new WorkbenchError('LINALG_NONFINITE', `term ${i}: the weight, B or A holds a non-finite value (NaN or ±Inf)`, {
+        details: { term: i, weight: String(t.weight) },
+      });
     }
     R += t.B.cols;
   });

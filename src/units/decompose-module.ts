@@ -18,7 +18,11 @@ export interface UnitSource {
 }
 
 export interface DecomposeOptions {
-  /** "canonical" (default) fixes the gauge; "raw" and "normalizedParts" keep √s-folded factors. */
+  /**
+   * "canonical" (default) fixes the gauge; "raw" keeps the √s-folded factors. The pool always
+   * reproduces ΔW exactly; "normalizedParts" is only a clustering feature, which LoRA-LEGO
+   * computes from a raw pool (normalizeParts), so here it behaves like "raw".
+   */
   readonly feature: MsuFeature;
   /** Drop units with b = 0 or a = 0 (default true). */
   readonly dropZero: boolean;

@@ -10,7 +10,8 @@ import { sha256Bytes } from '../../src/util/hash.ts';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await makeHarness({ app: { uploadLimits: { maxBytes: 4 * 1024 * 1024 } } });
+  // Validation runs in a worker thread here, as in `awb serve`: codes must survive the thread hop.
+  h = await makeHarness({ validateInWorker: true, app: { uploadLimits: { maxBytes: 4 * 1024 * 1024 } } });
 });
 afterAll(async () => h.close());
 

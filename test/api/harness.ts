@@ -29,12 +29,19 @@ export interface HarnessOptions {
   readonly runner?: boolean;
   readonly stepDelayMs?: number;
   readonly blobHooks?: BlobStoreHooks;
+  /** Validate uploads in a worker thread, as `awb serve` does. */
+  readonly validateInWorker?: boolean;
   readonly app?: Partial<Omit<AppDeps, 'services'>>;
 }
 
 export async function makeHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dataDir = await mkdtemp(join(tmpdir(), 'awb-api-'));
-  const services = await openServices({ dataDir, basesRoot: FIXTURES, ...(options.blobHooks ? { blobHooks: options.blobHooks } : {}) });
+  const services = await openServices({
+    dataDir,
+    basesRoot: FIXTURES,
+    validateInWorker: options.validateInWorker ?? false,
+    ...(options.blobHooks ? { blobHooks: options.blobHooks } : {}),
+  });
   const runner = options.runner
     ? new JobRunner({
         queue: services.queue,

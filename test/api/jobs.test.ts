@@ -237,7 +237,20 @@ describe('analysis jobs', () => {
     expect(md.status).toBe(200);
     expect(md.headers['content-type']).toMatch(/text\/markdown/);
     expect(md.text.length).toBeGreaterThan(20);
+    expect(JSON.stringify(report.body)).not.toContain(h.dataDir);
     const bad = await request(h.app).post('/api/analyses').send({ adapters: [a], options: { k: 0 } });
     expect(bad.status).toBe(400);
+  });
+
+  it('analyses a merge against its inputs (retention), and refuses unknown or unfinished merges', async () => {
+    const merge = ((await request(h.app).get('/api/jobs')).body.items as JobDto[]).find((j) => j.kind === 'merge' && j.state === 'succeeded' && j.inputs.length === 2 && j.inputs.includes(a) && j.inputs.includes(b))!;
+    const res = await request(h.app).post('/api/analyses').send({ adapters: [a, b], merge: merge.id });
+    expect(res.status).toBe(202);
+    const done = await waitFor(() => job(res.body.jobId), (j) => j.state === 'succeeded' || j.state === 'failed', 60_000);
+    expect(done.error).toBeNull();
+    const report = await request(h.app).get(`/api/reports/${res.body.jobId}`);
+    expect(JSON.stringify(report.body)).not.toContain(h.dataDir);
+    const missing = await request(h.app).post('/api/analyses').send({ adapters: [a], merge: '01ARZ3NDEKTSV4RRFFQ69G5FAV' });
+    expect(missing.status).toBe(404);
   });
 });

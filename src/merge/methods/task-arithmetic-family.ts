@@ -7,7 +7,7 @@ import { PER_ADAPTER_WEIGHT } from '../method-types.ts';
 import type { ParamSchema } from '../param-schema.ts';
 import { applyMagnitudeCut, combineTasks, magnitudeCut, pruneRandom, type MagnitudeCut, type Sparsification, type TaskArithmeticConfig } from '../kernels/task-arithmetic.ts';
 import { randomizedSvd } from '../../linalg/randomized-svd.ts';
-import { matOperator } from '../../linalg/mat-operator.ts';
+import { rowMajorOperator } from '../kernels/row-major-operator.ts';
 import { truncateSvd } from '../../linalg/truncate.ts';
 import { createRng } from '../../util/rng.ts';
 import { canonicalOrder, deriveSeed, outputRank } from './shared.ts';
@@ -94,7 +94,7 @@ export async function runTaskArithmetic(ctx: ModuleContext, config: TaskArithmet
   for (const v of merged) total += v * v;
   const rank = Math.min(outputRank(ctx), m, n);
   if (total === 0) return { B: { rows: m, cols: 0, data: new Float64Array(0) }, A: { rows: 0, cols: n, data: new Float64Array(0) }, details: { denseMergedNorm: 0 } };
-  const svd = await randomizedSvd(matOperator({ rows: m, cols: n, data: merged }), {
+  const svd = await randomizedSvd(rowMajorOperator({ rows: m, cols: n, data: merged }), {
     rank,
     oversample: ctx.params.oversample as number,
     powerIterations: ctx.params.powerIterations as number,

@@ -103,3 +103,25 @@ describe('truncateSvd: balanced split and energy threshold', () => {
     expect(() => truncateSvd(svd, { energy: 1.5 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 });
+
+describe('lowRankSvd input checks', () => {
+  it('refuses a NaN in a factor with LINALG_NONFINITE naming the term', () => {
+    const B = fromRows([[1], [Number.NaN]]);
+    const A = fromRows([[1, 2]]);
+    expect(() => lowRankSvd([{ B: fromRows([[1], [0]]), A, weight: 1 }, { B, A, weight: 1 }])).toThrow(
+      expect.objectContaining({ code: 'LINALG_NONFINITE', details: expect.objectContaining({ term: 1 }) }),
+    );
+  });
+
+  it('handles a stacked rank above min(m, n): 3 terms of rank 2 on a 3×4 module', () => {
+    const terms = [0, 1, 2].map((i) => ({ B: randomMat(3, 2, 80 + i), A: randomMat(2, 4, 90 + i), weight: 1 }));
+    const dense = zeros(3, 4);
+    for (const t of terms) {
+      const p = matmul(t.B, t.A);
+      for (let i = 0; i < 12; i++) dense.data[i]! += p.data[i]!;
+    }
+    const { U, S, Vt } = lowRankSvd(terms);
+    expect(S.length).toBe(3);
+    expect(maxAbsDiff(reconstruct(U, S, Vt), dense)).toBeLessThan(1e-13 * maxAbs(dense));
+  });
+});

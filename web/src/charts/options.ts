@@ -22,10 +22,20 @@ export function intruderHeatmapOption(grid: IntruderGrid, epsilon: number): ECha
         return `layer ${layerLabel(grid.layers[d[0]!] ?? null)} · ${grid.types[d[1]!]}<br/>intruders at ε=${epsilon}: <b>${d[2]}</b>${d[3] ? ` (+${d[3]} undecided)` : ''}<br/>click for the module`;
       },
     },
-    grid: { left: 90, right: 20, top: 10, bottom: 60 },
-    xAxis: { type: 'category', name: 'layer', nameLocation: 'middle', nameGap: 28, data: grid.layers.map(layerLabel), splitArea: { show: true } },
+    grid: { left: 90, right: 20, top: 10, bottom: 80 },
+    xAxis: { type: 'category', name: 'layer', nameLocation: 'middle', nameGap: 24, data: grid.layers.map(layerLabel), splitArea: { show: true } },
     yAxis: { type: 'category', data: [...grid.types], splitArea: { show: true } },
-    visualMap: { min: 0, max, calculable: true, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120, inRange: { color: ['#f1f3f5', '#ffa94d', '#c92a2a'] } },
+    visualMap: {
+      min: 0,
+      max,
+      dimension: 2,
+      calculable: true,
+      orient: 'horizontal',
+      left: 'center',
+      bottom: 0,
+      itemHeight: 120,
+      inRange: { color: ['#f1f3f5', '#ffa94d', '#c92a2a'] },
+    },
     series: [{ type: 'heatmap', data, label: { show: grid.layers.length <= 32, fontSize: 10 }, emphasis: { itemStyle: { borderColor: '#000', borderWidth: 1 } } }],
   };
 }
@@ -39,10 +49,10 @@ export function similarityHeatmapOption(similarity: readonly (readonly number[])
   return {
     animation: false,
     tooltip: { formatter: (p: unknown) => { const d = (p as { data: number[] }).data; return `tuned u${d[1]} · base u${d[0]}: |cos| = ${d[2]}`; } },
-    grid: { left: 60, right: 20, top: 10, bottom: 60 },
-    xAxis: { type: 'category', name: 'base singular vector', nameLocation: 'middle', nameGap: 28, data: Array.from({ length: cols }, (_, j) => String(j)) },
+    grid: { left: 60, right: 20, top: 10, bottom: 80 },
+    xAxis: { type: 'category', name: 'base singular vector', nameLocation: 'middle', nameGap: 24, data: Array.from({ length: cols }, (_, j) => String(j)) },
     yAxis: { type: 'category', name: 'tuned', inverse: true, data: Array.from({ length: rows }, (_, i) => String(i)) },
-    visualMap: { min: 0, max: 1, calculable: true, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120, inRange: { color: ['#ffffff', '#4263eb', '#1c1f5e'] } },
+    visualMap: { min: 0, max: 1, dimension: 2, calculable: true, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120, inRange: { color: ['#ffffff', '#4263eb', '#1c1f5e'] } },
     series: [{ type: 'heatmap', data }],
   };
 }
@@ -81,8 +91,8 @@ export function sweepOption(curve: readonly { epsilon: number; intruders: number
   return {
     animation: false,
     tooltip: { trigger: 'axis' },
-    legend: { top: 0 },
-    grid: { left: 50, right: 20, top: 30, bottom: 40 },
+    legend: { top: 0, right: 0 },
+    grid: { left: 50, right: 20, top: 36, bottom: 40 },
     xAxis: { type: 'value', name: 'ε', min: 0, max: 1, nameLocation: 'middle', nameGap: 26 },
     yAxis: { type: 'value', name: 'intruders' },
     series: [
@@ -183,10 +193,10 @@ export function overlapHeatmapOption(matrix: readonly (readonly (number | null)[
   return {
     animation: false,
     tooltip: { formatter: (p: unknown) => { const d = (p as { data: (number | string)[] }).data; return `${names[d[1] as number]} × ${names[d[0] as number]}<br/>${label}: ${d[2]}`; } },
-    grid: { left: 140, right: 20, top: 10, bottom: 90 },
+    grid: { left: 140, right: 20, top: 10, bottom: 110 },
     xAxis: { type: 'category', data: [...names], axisLabel: { rotate: 30, interval: 0 } },
     yAxis: { type: 'category', data: [...names], inverse: true },
-    visualMap: { min: 0, max: 1, calculable: true, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120, inRange: { color: ['#f8f9fa', '#74c0fc', '#1864ab'] } },
+    visualMap: { min: 0, max: 1, dimension: 2, calculable: true, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120, inRange: { color: ['#f8f9fa', '#74c0fc', '#1864ab'] } },
     series: [{ type: 'heatmap', data, label: { show: names.length <= 10, fontSize: 10 } }],
   };
 }
