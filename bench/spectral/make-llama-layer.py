@@ -39,7 +39,8 @@ def main():
         m, n = (d // args.divide for d in SHAPES[name])
         p = min(m, n)
         i = np.arange(p)
-        sigma = 0.6 + 2.0 * np.exp(-i / (p / 16)) + 8.0 * 0.7 ** i
+        # A bulk spread evenly between 0.3 and 2.6 (no flat floor) plus a few decaying spikes.
+        sigma = 0.3 + 2.3 * (1 - i / p) + 8.0 * 0.7 ** i
         w0 = (orth(rng, m, p) * sigma) @ orth(rng, n, p).T
         b = rng.standard_normal((m, args.rank)) / np.sqrt(m)
         a = rng.standard_normal((args.rank, n)) / np.sqrt(n)

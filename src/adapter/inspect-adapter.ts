@@ -6,7 +6,7 @@ import { TOOL_NAME, TOOL_VERSION } from '../version.ts';
 import { factoredFrobeniusNorm } from './factored-norm.ts';
 import { countNonFinite } from './lazy-module.ts';
 import { targetName } from './target-name.ts';
-import type { Adapter, AdapterFormat, Layout } from './types.ts';
+import type { Adapter, AdapterFormat, Layout, LoraModule } from './types.ts';
 import type { DType } from '../dtype.ts';
 
 export const INSPECT_SCHEMA_VERSION = 1;
@@ -33,6 +33,8 @@ export interface InspectModule {
   /** NaN/Inf values in the factors; null when norms were skipped. */
   readonly nonFinite: number | null;
   readonly keys: { readonly A: string; readonly B: string };
+  /** The adapter family the module was converted from (LoHa, LoKr, VeRA…), when not a plain LoRA. */
+  readonly family?: LoraModule['family'];
 }
 
 export interface InspectReport {
@@ -107,6 +109,7 @@ export async function inspectAdapter(adapter: Adapter, options: InspectOptions =
       deltaNorm,
       nonFinite,
       keys: { A: m.keys.A, B: m.keys.B },
+      ...(m.family ? { family: m.family } : {}),
     });
   }
   const norms = modules.map((m) => m.deltaNorm);
