@@ -7,6 +7,7 @@ import { zeros } from '../tensor/matrix.ts';
 /** Y = M·X for row-major M (rows×cols) and X (cols×k). */
 export function denseTimes(M: Mat, X: Mat): Mat {
   const k = X.cols;
+  if (k === 1) return { rows: M.rows, cols: 1, data: matVec(M, X.data) };
   const out = zeros(M.rows, k);
   const md = M.data;
   const xd = X.data;
@@ -27,6 +28,7 @@ export function denseTimes(M: Mat, X: Mat): Mat {
 /** Z = Mᵀ·Y for row-major M (rows×cols) and Y (rows×k). */
 export function denseTransposeTimes(M: Mat, Y: Mat): Mat {
   const k = Y.cols;
+  if (k === 1) return { rows: M.cols, cols: 1, data: matTVec(M, Y.data) };
   const out = zeros(M.cols, k);
   const md = M.data;
   const yd = Y.data;
@@ -71,4 +73,36 @@ export function baseplusLowRankOperator(W0: Mat, B: Mat, A: Mat, scale: number):
       return out;
     },
   };
+}
+
+/** y = M·x: one dot product per row (the Lanczos hot loop). */
+function matVec(M: Mat, x: Float64Array): Float64Array {
+  const { rows, cols, data } = M;
+  const out = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    let s0 = 0;
+    let s1 = 0;
+    const off = i * cols;
+    let c = 0;
+    for (; c + 1 < cols; c += 2) {
+      s0 += data[off + c]! * x[c]!;
+      s1 += data[off + c + 1]! * x[c + 1]!;
+    }
+    if (c < cols) s0 += data[off + c]! * x[c]!;
+    out[i] = s0 + s1;
+  }
+  return out;
+}
+
+/** z = Mᵀ·y: axpy of each row. */
+function matTVec(M: Mat, y: Float64Array): Float64Array {
+  const { rows, cols, data } = M;
+  const out = new Float64Array(cols);
+  for (let i = 0; i < rows; i++) {
+    const a = y[i]!;
+    if (a === 0) continue;
+    const off = i * cols;
+    for (let c = 0; c < cols; c++) out[c] = out[c]! + a * data[off + c]!;
+  }
+  return out;
 }

@@ -109,3 +109,27 @@ describe('family fixtures against numpy goldens', () => {
     expect((error as Error).message).toContain('save_projection');
   });
 });
+
+describe('truncating a converted module', () => {
+  it('the LyCORIS LoKr module cut to rank 2 through truncateModule reports numpy’s best rank-2 error', async () => {
+    const { truncateModule } = await import('../../../src/formats/truncate-module.ts');
+    const g = golden('lycoris-lokr');
+    const t = g.truncation!;
+    const adapter = await loadAdapter(join(FIX, 'lycoris-lokr.safetensors'));
+    try {
+      const m = adapter.modules.find((x) => x.name === t.module)!;
+      const cut = await truncateModule(m, { rank: t.rank });
+      expect(cut.module.rank).toBe(2);
+      expect(cut.module.family).toMatchObject({ name: 'lokr', conversion: 'truncated' });
+      expect(cut.relativeError).toBeCloseTo(t.relativeError, 9);
+      const f = await cut.module.load();
+      const got = matmul(f.B, f.A);
+      const want = g.modules[t.module]!;
+      let diff = 0;
+      for (let i = 0; i < want.delta.length; i++) diff += (got.data[i]! - want.delta[i]!) ** 2;
+      expect(Math.sqrt(diff) / want.norm).toBeCloseTo(t.relativeError, 9);
+    } finally {
+      await adapter.close();
+    }
+  });
+});

@@ -72,7 +72,12 @@ export function spectraOption(series: readonly NamedSeries[], options: { markRan
     legend: { top: options.title ? 24 : 0 },
     grid: { left: 60, right: 20, top: options.title ? 56 : 32, bottom: 40 },
     xAxis: { type: 'category', name: 'index', nameLocation: 'middle', nameGap: 26, data: Array.from({ length }, (_, i) => String(i + 1)) },
-    yAxis: { type: 'log', name: 'σ', min: (v: { min: number }) => (v.min > 0 ? v.min / 2 : 1e-8) },
+    yAxis: {
+      type: 'log',
+      name: 'σ',
+      min: (v: { min: number }) => (v.min > 0 ? 10 ** Math.floor(Math.log10(v.min)) : 1e-8),
+      axisLabel: { formatter: (x: number) => Number(x.toPrecision(2)).toExponential(0) },
+    },
     series: series.map((s, i) => ({
       name: s.name,
       type: 'line' as const,
