@@ -1,38 +1,14 @@
-// The one place where the server calls into the library (src/). Modules that
-// other areas are still writing are imported lazily by path, so the server
-// builds and serves before they land; a missing module answers
-// ENGINE_UNAVAILABLE instead of failing at start-up.
+// The one place where the API process calls into the library (src/) for
+// adapters, headers, backends and the method registry. Job execution calls
+// the library from server/jobs/execute-job.ts, in a worker thread.
 import { readHeaderLength, parseHeader, N_LEN } from '../src/safetensors/header.ts';
 import type { SafetensorsHeader } from '../src/safetensors/header.ts';
 import type { Adapter } from '../src/adapter/types.ts';
-import { HttpError } from './errors.ts';
 import type { HealthDto, MergeMethodDto } from './dto.ts';
-import { TOOL_VERSION } from '../src/version.ts';
-
-/** Imports the first of the candidate modules that exists; undefined when none does. */
-async function importFirst(candidates: readonly string[]): Promise<Record<string, unknown> | undefined> {
-  for (const path of candidates) {
-    try {
-      return (await import(path)) as Record<string, unknown>;
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      const message = String((error as Error).message);
-      const fileName = path.split('/').pop() ?? path;
-      if (code === 'ERR_MODULE_NOT_FOUND' && message.includes(fileName)) continue;
-      throw error;
-    }
-  }
-  return undefined;
-}
-
-async function need<T>(what: string, candidates: readonly string[], name: string): Promise<T> {
-  const mod = await importFirst(candidates);
-  const fn = mod?.[name];
-  if (fn === undefined) {
-    throw new HttpError('ENGINE_UNAVAILABLE', `${what} is not available in this build (${name} not found)`, { module: candidates[0], export: name });
-  }
-  return fn as T;
-}
+import { loadAdapter as libLoadAdapter, loadAdapterFromFiles } from '../src/adapter/load-adapter.ts';
+import { inspectAdapter as libInspectAdapter } from '../src/adapter/inspect-adapter.ts';
+import { defaultBackend } from '../src/compute/default-backend.ts';
+import { describeMergeMethods } from '../src/merge/registry.ts';
 
 // ---- safetensors header checks while an upload streams -------------------------------------
 
@@ -50,29 +26,20 @@ export function validateSafetensorsHeader(prefix: Uint8Array, fileSize: number, 
 
 // ---- adapters ---------------------------------------------------------------------------
 
-type LoadAdapterFromFiles = (files: readonly { name: string; path: string }[], options: { name?: string }, where?: string) => Promise<Adapter>;
-type LoadAdapter = (path: string, options?: { name?: string }) => Promise<Adapter>;
-type InspectAdapter = (adapter: Adapter) => Promise<unknown> | unknown;
-
 /** Loads an adapter from a folder or file (the library's loader checks every factor). */
-export async function loadAdapter(path: string, options: { name?: string } = {}): Promise<Adapter> {
-  const fn = await need<LoadAdapter>('the adapter loader', ['../src/adapter/load-adapter.ts'], 'loadAdapter');
-  return fn(path, options);
+export function loadAdapter(path: string, options: { name?: string } = {}): Promise<Adapter> {
+  return libLoadAdapter(path, options);
 }
 
 /** Loads an adapter from named files (upload staging): names decide the format, paths are server-chosen. */
-export async function loadAdapterFiles(files: readonly { name: string; path: string }[], options: { name?: string } = {}): Promise<Adapter> {
-  const fn = await need<LoadAdapterFromFiles>('the adapter loader', ['../src/adapter/load-adapter.ts'], 'loadAdapterFromFiles');
-  return fn(files, options, options.name ?? 'upload');
+export function loadAdapterFiles(files: readonly { name: string; path: string }[], options: { name?: string } = {}): Promise<Adapter> {
+  return loadAdapterFromFiles(files, options, options.name ?? 'upload');
 }
 
-/** The `awb inspect --json` object, or null when the inspector has not landed. */
-export async function inspectAdapter(adapter: Adapter): Promise<Record<string, unknown> | null> {
-  const mod = await importFirst(['../src/adapter/inspect-adapter.ts', '../src/adapter/inspect.ts', '../src/adapter/index.ts']);
-  const fn = mod?.inspectAdapter as InspectAdapter | undefined;
-  if (!fn) return null;
-  const out = await fn(adapter);
-  return out !== null && typeof out === 'object' ? (JSON.parse(JSON.stringify(out)) as Record<string, unknown>) : null;
+/** The `awb inspect --json` object (plain JSON). */
+export async function inspectAdapter(adapter: Adapter, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  const report = await libInspectAdapter(adapter, signal ? { signal } : {});
+  return JSON.parse(JSON.stringify(report)) as Record<string, unknown>;
 }
 
 // ---- compute backend ---------------------------------------------------------------------
@@ -81,39 +48,20 @@ let backendCache: Promise<HealthDto['backend']> | undefined;
 
 /** The compute backend this process uses (selected once, then cached). */
 export function describeBackend(): Promise<HealthDto['backend']> {
-  backendCache ??= (async () => {
-    const mod = await importFirst(['../src/compute/default-backend.ts']);
-    const fn = mod?.defaultBackend as (() => Promise<{ description: { name: string; device: string; isGpu: boolean } }>) | undefined;
-    if (fn) {
-      try {
-        const d = (await fn()).description;
-        return { name: d.name, device: d.device, isGpu: d.isGpu };
-      } catch {
-        // fall through to the TypeScript oracle
-      }
-    }
-    return { name: 'ts', device: 'CPU (TypeScript f64)', isGpu: false };
-  })();
+  backendCache ??= defaultBackend().then(
+    ({ description: d }) => ({ name: d.name, device: d.device, isGpu: d.isGpu }),
+    () => ({ name: 'ts', device: 'CPU (TypeScript f64)', isGpu: false }),
+  );
   return backendCache;
 }
 
 // ---- merge methods ---------------------------------------------------------------------
 
-interface MethodLike {
-  name: string;
-  title?: string;
-  summary?: string;
-  description?: string;
-  paperUrl?: string | null;
-  params?: Record<string, unknown>;
-  perAdapter?: Record<string, unknown>;
-  minInputs?: number;
-  maxInputs?: number | null;
-}
+type ParamSpecLike = Record<string, unknown>;
 
 /** Converts the library's ParamSchema (type/default/min/max/…) into a JSON Schema for the form. */
-function paramsToJsonSchema(params: Record<string, unknown> | undefined, perAdapter: Record<string, unknown> | undefined): Record<string, unknown> {
-  const toProp = (spec: Record<string, unknown>): Record<string, unknown> => {
+function paramsToJsonSchema(params: Readonly<Record<string, unknown>>, perAdapter: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const toProp = (spec: ParamSpecLike): Record<string, unknown> => {
     const out: Record<string, unknown> = { description: spec.description ?? '' };
     if (spec.type === 'number') {
       out.type = spec.nullable ? [spec.integer ? 'integer' : 'number', 'null'] : spec.integer ? 'integer' : 'number';
@@ -129,9 +77,9 @@ function paramsToJsonSchema(params: Record<string, unknown> | undefined, perAdap
     return out;
   };
   const props: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(params ?? {})) props[k] = toProp(v as Record<string, unknown>);
+  for (const [k, v] of Object.entries(params)) props[k] = toProp(v as ParamSpecLike);
   const perProps: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(perAdapter ?? {})) perProps[k] = toProp(v as Record<string, unknown>);
+  for (const [k, v] of Object.entries(perAdapter)) perProps[k] = toProp(v as ParamSpecLike);
   return {
     type: 'object',
     additionalProperties: false,
@@ -140,27 +88,17 @@ function paramsToJsonSchema(params: Record<string, unknown> | undefined, perAdap
   };
 }
 
-export async function listMethods(): Promise<MergeMethodDto[]> {
-  const mod = await importFirst(['../src/merge/registry.ts', '../src/merge/index.ts']);
-  const describe = mod?.describeMergeMethods as (() => MethodLike[]) | undefined;
-  const registry = describe ? describe() : (mod?.MERGE_METHODS as Record<string, MethodLike> | ReadonlyMap<string, MethodLike> | readonly MethodLike[] | undefined);
-  if (!registry) {
-    throw new HttpError('ENGINE_UNAVAILABLE', 'the merge method registry is not available in this build', { module: 'src/merge/registry.ts' });
-  }
-  const entries: MethodLike[] =
-    registry instanceof Map ? [...registry.values()] : Array.isArray(registry) ? [...registry] : Object.values(registry as Record<string, MethodLike>);
-  return entries
+/** The merge method registry as the dashboard's form needs it. */
+export function listMethods(): MergeMethodDto[] {
+  return describeMergeMethods()
     .map((m) => ({
       name: m.name,
-      title: m.title ?? m.name,
-      description: m.description ?? m.summary ?? '',
-      paperUrl: m.paperUrl ?? null,
+      title: m.title,
+      description: m.summary,
+      paperUrl: m.paperUrl,
       paramsSchema: paramsToJsonSchema(m.params, m.perAdapter),
-      minInputs: m.minInputs ?? 1,
-      maxInputs: m.maxInputs ?? null,
+      minInputs: 1,
+      maxInputs: null,
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
-
-export const ENGINE_VERSION = TOOL_VERSION;
-

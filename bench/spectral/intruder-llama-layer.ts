@@ -143,7 +143,7 @@ if (values['write-results']) {
     `Machine: ${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}), shared with other jobs; Node ${process.version}; numpy ${baseline.numpy}; ${TOOL_VERSION}.`,
     `Layer: Llama-2-7B shapes divided by ${manifest.divide}; base W0 = U·diag(σ)·Vᵀ with σ_i = 0.3 + 2.3·(1 − i/p) + 8·0.7^i; adapter rank ${manifest.rank}, scale 4; k = ${k}, ε = ${epsilons.join(', ')}, seed 42.`,
     'Baseline: bench/baselines/intruder_full_svd.py — numpy (LAPACK) thin SVD of W0 and of W0 + s·B·A, max |cos| over all base vectors (the paper\'s code path), measured in the same run on the same float32 matrices (both sides compute in float64).',
-    'Ours: src/diagnostics/intruder-scan.ts — top-k of W0 + s·B·A by block subspace iteration on the operator (no dense W_ft), base side decided by the certified partial basis, then the Gauss-quadrature bound, full SVD only for what stays undecided. TypeScript f64 kernels, one thread.',
+    'Ours: src/diagnostics/intruder-scan.ts — top-k of W0 + s·B·A by Lanczos on the operator (no dense W_ft), base side decided by the certified partial basis, then the Gauss-quadrature bound, full SVD only for what stays undecided. TypeScript f64 kernels, one thread.',
     '',
     '| module | shape | numpy counts | our counts | numpy s | ours s | ratio | ours, cached base s | decided w/o full SVD |',
     '|---|---|---|---|---:|---:|---:|---:|---:|',

@@ -18,7 +18,7 @@ export async function describeAdapter(args: DescribeArgs, signal?: AbortSignal):
   const adapter = await loadAdapterFiles(args.files, { name: args.record.name });
   try {
     throwIfAborted(signal, 'adapter validation');
-    const inspect = await inspectAdapter(adapter).catch(() => null);
+    const inspect = await inspectAdapter(adapter, signal);
     return adapterToDetail(adapter, { ...args.record, inspect });
   } finally {
     await adapter.close();

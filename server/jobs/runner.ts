@@ -157,7 +157,7 @@ export class JobRunner {
       };
       let lost = false;
       const heartbeat = setInterval(() => {
-        if (settled) return;
+        if (settled || this.stopping) return;
         if (!queue.heartbeat(job.id, owner, this.leaseMs)) {
           log(`job ${job.id}: lease lost; stopping its worker without publishing`);
           lost = true;
@@ -202,6 +202,7 @@ export class JobRunner {
           } catch (error) {
             throw isWorkbenchError(error) ? error : fromFsError(error, 'output', 'publish the job output');
           }
+          await blobs.discard(staging).catch(() => {});
           const result = this.resultFor(job, committed.hash, outcome.summary);
           if (!queue.complete(job.id, owner, result, committed.hash)) log(`job ${job.id}: finished, but its lease was lost; result ignored`);
         } else if (outcome.kind === 'lost') {

@@ -35,8 +35,8 @@ export function metaRouter(ctx: AppContext): Router {
     }
     res.json(body);
   });
-  router.get('/methods', async (_req, res) => {
-    res.json({ items: await listMethods() });
+  router.get('/methods', (_req, res) => {
+    res.json({ items: listMethods() });
   });
   return router;
 }

@@ -379,7 +379,11 @@ function pairOverlap(i: number, j: number, first: Map<string, LoadedModule>, sec
 }
 
 function unitProjections(adapters: readonly Adapter[], loaded: readonly Map<string, LoadedModule>[], mergeReport: MergeReport | undefined): UnitProjection[] {
-  const names = [...new Set(loaded.flatMap((m) => [...m.keys()]))].sort().slice(0, REPORT_MAX_DETAILED_MODULES);
+  // Modules shared by the most adapters first (the interesting comparisons), then by name.
+  const holders = (name: string): number => loaded.filter((m) => m.has(name)).length;
+  const names = [...new Set(loaded.flatMap((m) => [...m.keys()]))]
+    .sort((a, b) => holders(b) - holders(a) || (a < b ? -1 : a > b ? 1 : 0))
+    .slice(0, REPORT_MAX_DETAILED_MODULES);
   const out: UnitProjection[] = [];
   for (const name of names) {
     const inputs = loaded

@@ -21,11 +21,25 @@ export interface FamilyModuleSpec {
   readonly keys: { readonly A: string; readonly B: string; readonly alpha?: string };
   readonly family: FamilyInfo;
   readonly factors: () => Promise<ModuleFactors>;
+  /** The module's own factors (for exact export back to its family). */
+  readonly native?: () => Promise<NativeFactors>;
+}
+
+/** A module's factors in its family's own terms, scale NOT folded in. */
+export type NativeFactors =
+  | { readonly kind: 'loha'; readonly w1a: Mat; readonly w1b: Mat; readonly w2a: Mat; readonly w2b: Mat; readonly scale: number }
+  | { readonly kind: 'lokr'; readonly W1: Mat; readonly W2: Mat; readonly scale: number };
+
+const natives = new WeakMap<LoraModule, () => Promise<NativeFactors>>();
+
+/** The family-native factors of a module built here, or undefined for any other module. */
+export function nativeFactors(module: LoraModule): (() => Promise<NativeFactors>) | undefined {
+  return natives.get(module);
 }
 
 /** alpha is recorded as scale·rank so that the usual alpha/rank rule gives the scale of the LoRA form. */
 export function familyModule(spec: FamilyModuleSpec): LoraModule {
-  return {
+  const module: LoraModule = {
     name: spec.name,
     outFeatures: spec.outFeatures,
     inFeatures: spec.inFeatures,
@@ -39,6 +53,8 @@ export function familyModule(spec: FamilyModuleSpec): LoraModule {
     family: spec.family,
     load: spec.factors,
   };
+  if (spec.native) natives.set(module, spec.native);
+  return module;
 }
 
 export function familyError(file: string, module: string, why: string, details: Record<string, unknown> = {}): WorkbenchError {

@@ -65,5 +65,9 @@ export function lohaModule(spec: LohaSpec): LoraModule {
       const [w1a, w1b, w2a, w2b] = await Promise.all([readMat(source, keys.w1a), readMat(source, keys.w1b), readMat(source, keys.w2a), readMat(source, keys.w2b)]);
       return lohaToLora(w1a, w1b, w2a, w2b);
     },
+    native: async () => {
+      const [w1a, w1b, w2a, w2b] = await Promise.all([readMat(source, keys.w1a), readMat(source, keys.w1b), readMat(source, keys.w2a), readMat(source, keys.w2b)]);
+      return { kind: 'loha', w1a, w1b, w2a, w2b, scale };
+    },
   });
 }

@@ -107,5 +107,9 @@ export function lokrModule(spec: LokrSpec): LoraModule {
       const k = kroneckerToLora(W1, W2);
       return { B: k.B, A: k.A };
     },
+    native: async () => {
+      const [W1, W2] = await Promise.all([f1.read(), f2.read()]);
+      return { kind: 'lokr', W1, W2, scale };
+    },
   });
 }

@@ -45,7 +45,16 @@ function frob(M: Mat): number {
  * descending values, Vt is ρ×n, with ρ ≤ min(m, n, Σ r_i) (ρ = 0 for a zero sum). Pairs are
  * sign-normalised (largest-|·| entry of each u_j positive).
  */
-export function lowRankSvd(terms: readonly LowRankTerm[]): Svd {
+export interface LowRankSvdOptions {
+  /**
+   * How many singular vector pairs to form, given all ρ singular values (default: all). U and Vt
+   * then hold only that many (the leading ones, identical to the full result's), while S keeps
+   * all ρ values, so energy bookkeeping stays exact; forming vectors costs O((m+n)·R) each.
+   */
+  readonly vectors?: (S: Float64Array) => number;
+}
+
+export function lowRankSvd(terms: readonly LowRankTerm[], options: LowRankSvdOptions = {}): Svd {
   const first = terms[0];
   if (first === undefined) {
     throw new WorkbenchError('LINALG_SHAPE_MISMATCH', 'lowRankSvd needs at least one B·A term', { details: { terms: 0 } });
@@ -77,9 +86,13 @@ export function lowRankSvd(terms: readonly LowRankTerm[]): Svd {
   for (const t of terms) {
     const r = t.B.cols;
     const w = t.weight;
-    for (let i = 0; i < m; i++) {
-      const row = i * r;
-      for (let j = 0; j < r; j++) bCols[(offset + j) * m + i] = w * t.B.data[row + j]!;
+    // Blocked transpose (a block of rows stays in L1 while its r columns are written).
+    for (let i0 = 0; i0 < m; i0 += 256) {
+      const i1 = Math.min(m, i0 + 256);
+      for (let j = 0; j < r; j++) {
+        const out = (offset + j) * m;
+        for (let i = i0; i < i1; i++) bCols[out + i] = w * t.B.data[i * r + j]!;
+      }
     }
     aCols.set(t.A.data, offset * n);
     offset += r;
@@ -109,6 +122,9 @@ export function lowRankSvd(terms: readonly LowRankTerm[]): Svd {
   let rho = 0;
   while (rho < core.S.length && core.S[rho]! > tol && core.S[rho]! > 0) rho++;
 
+  const allS = core.S.slice(0, rho);
+  const full = rho;
+  if (options.vectors) rho = Math.max(0, Math.min(rho, Math.floor(options.vectors(allS))));
   // U = Q_B·Ũ[:, :ρ] (column-major m×ρ), V = Q_A·Ṽ[:, :ρ] (column-major n×ρ = row-major Vt).
   const uCols = new Float64Array(m * rho);
   for (let j = 0; j < rho; j++) {
@@ -120,10 +136,14 @@ export function lowRankSvd(terms: readonly LowRankTerm[]): Svd {
   applyQInPlace(qrA, rho, vCols);
 
   const U = zeros(m, rho);
-  for (let j = 0; j < rho; j++) {
-    for (let i = 0; i < m; i++) U.data[i * rho + j] = uCols[j * m + i]!;
+  for (let i0 = 0; i0 < m; i0 += 256) {
+    const i1 = Math.min(m, i0 + 256);
+    for (let j = 0; j < rho; j++) {
+      const src = j * m;
+      for (let i = i0; i < i1; i++) U.data[i * rho + j] = uCols[src + i]!;
+    }
   }
-  const out: Svd = { U, S: core.S.slice(0, rho), Vt: { rows: rho, cols: n, data: vCols } };
+  const out: Svd = { U, S: allS.slice(0, rho), Vt: { rows: rho, cols: n, data: vCols } };
   normaliseSigns(out);
-  return out;
+  return rho === full ? out : { ...out, S: allS };
 }

@@ -11,7 +11,7 @@ import type { Mat } from '../tensor/matrix.ts';
 import { sha256Bytes, canonicalJson } from '../util/hash.ts';
 import { floatTensor, type TensorToWrite } from '../safetensors/writer.ts';
 import { TOOL_NAME, TOOL_VERSION } from '../version.ts';
-import { factoredInner, factoredSpace, type Factored } from './kernels/factored-norms.ts';
+import { gramSpace } from './kernels/gram-space.ts';
 import type { ModuleInput } from './method-types.ts';
 import type { MergePlan } from './plan-merge.ts';
 import { globToRegExp } from './recipe.ts';
@@ -258,18 +258,17 @@ export async function* executeMerge(plan: MergePlan, options: ExecuteMergeOption
       for (const w of result.warnings ?? []) warnings.push(w);
       // Report: everything in factored form.
       const total = plan.method.normalizesWeights ? inputs.reduce((s, i) => s + i.weight, 0) : 1;
-      const terms: Factored[] = inputs.map((i) => ({ B: i.B, A: i.A, coef: (i.weight / total) * i.scale }));
-      const merged: Factored = { B: result.B, A: result.A, coef: 1 };
-      // All norms in one joint basis: term 0 is the merge, terms 1..T the inputs.
-      const space = factoredSpace([merged, ...terms]);
-      const coefs = (mergedCoef: number, inputCoef: (t: number) => number) => [mergedCoef, ...terms.map((x, t) => x.coef * inputCoef(t))];
+      const coefs0 = inputs.map((i) => (i.weight / total) * i.scale);
+      // All norms from the joint Gram matrices: term 0 is the merge, terms 1..T the inputs.
+      const space = gramSpace([{ B: result.B, A: result.A }, ...inputs.map((i) => ({ B: i.B, A: i.A }))]);
+      const coefs = (mergedCoef: number, inputCoef: (t: number) => number) => [mergedCoef, ...coefs0.map((x, t) => x * inputCoef(t))];
       const exactNorm = space.norm(coefs(0, () => 1));
       const error = space.norm(coefs(1, () => -1));
       const mergedNormValue = space.norm(coefs(1, () => 0));
       const retention = inputs.map((input, t) => {
         const own = space.norm(coefs(0, (u) => (u === t ? 1 : 0)));
         const e = space.norm(coefs(1, (u) => (u === t ? -1 : 0)));
-        const cross = factoredInner(merged, terms[t]!);
+        const cross = space.inner(coefs(1, () => 0), coefs(0, (u) => (u === t ? 1 : 0)));
         return {
           input: input.name,
           index: input.index,

@@ -151,16 +151,18 @@ describe('SIGKILL mid-merge, then restart', () => {
     try {
       const first = await startServer(dataDir, { AWB_TEST_STEP_DELAY_MS: '250' });
       const adapters = (await getJson<{ items: { id: string; name: string }[] }>(`${first.url}/api/adapters`)).items;
-      const a = adapters.find((x) => x.name === 'llama-a')!;
-      const b = adapters.find((x) => x.name === 'llama-b')!;
+      const a = adapters.find((x) => x.name === 'llama-a');
+      const b = adapters.find((x) => x.name === 'llama-b');
+      if (!a || !b) throw new Error(`samples llama-a/llama-b not registered; got ${adapters.map((x) => x.name).join(', ')}`);
       const objectsBefore = (await readdir(join(dataDir, 'objects'))).sort();
       const sub = await fetch(`${first.url}/api/merges`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ method: 'linear', inputs: [{ adapter: a.id }, { adapter: b.id }] }),
       });
-      expect(sub.status).toBe(202);
-      const jobId = ((await sub.json()) as { jobId: string }).jobId;
+      const subBody = (await sub.json()) as { jobId: string };
+      expect(sub.status, JSON.stringify(subBody)).toBe(202);
+      const jobId = subBody.jobId;
       await waitFor(
         () => getJson<JobDto>(`${first.url}/api/jobs/${jobId}`),
         (j) => j.state === 'running' && j.progress !== null && j.progress.phase === 'merge' && j.progress.step >= 1,
@@ -178,14 +180,14 @@ describe('SIGKILL mid-merge, then restart', () => {
         (j) => j.state === 'succeeded' || j.state === 'failed',
         60_000,
       );
-      expect(done.state).toBe('succeeded');
-      expect(done.attempts).toBe(2);
+      expect(done.state, JSON.stringify(done)).toBe('succeeded');
+      expect(done.attempts, JSON.stringify(done)).toBe(2);
       const objectsAfter = (await readdir(join(dataDir, 'objects'))).sort();
       expect(objectsAfter.filter((o) => !objectsBefore.includes(o))).toEqual([done.result!.outputHash]);
       const files = (await readdir(join(dataDir, 'objects', done.result!.outputHash))).sort();
       expect(files).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'merge-report.json']);
       // The killed attempt's staging folder was swept at restart.
-      expect(await readdir(join(dataDir, 'tmp'))).toEqual([]);
+      await waitFor(() => readdir(join(dataDir, 'tmp')), (e) => e.length === 0, 5000);
       second.child.kill('SIGTERM');
       await new Promise((r) => second.child.once('exit', r));
     } finally {

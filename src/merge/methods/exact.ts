@@ -13,8 +13,12 @@ function compress(ctx: ModuleContext, coef: (i: ModuleInput) => number, rank: nu
   const sum = weightedConcat(ctx.inputs, ctx.outFeatures, ctx.inFeatures, coef);
   if (rank === null && energy === null) return { B: sum.B, A: sum.A, details: { concatenatedRank: sum.A.rows } };
   // Exact thin SVD of the sum from its factors (src/linalg, §6.1), then the balanced split √Σ on both sides.
-  const svd = lowRankSvd([{ B: sum.B, A: sum.A, weight: 1 }]);
-  const t = truncateSvd(svd, { ...(rank === null ? {} : { rank }), ...(energy === null ? {} : { energy }) });
+  const rule = { ...(rank === null ? {} : { rank }), ...(energy === null ? {} : { energy }) };
+  // Only the kept singular vectors are formed (S stays complete for the energy bookkeeping);
+  // the rank rule runs on S alone (a 0-row U / 0-column Vt carries no vectors).
+  const keep = (S: Float64Array): number => truncateSvd({ U: zeros(0, S.length), S, Vt: zeros(S.length, 0) }, rule).rank;
+  const svd = lowRankSvd([{ B: sum.B, A: sum.A, weight: 1 }], { vectors: keep });
+  const t = truncateSvd(svd, { rank: svd.U.cols });
   let discarded = 0;
   for (let j = t.rank; j < svd.S.length; j++) discarded += svd.S[j]! * svd.S[j]!;
   let { B, A } = t;

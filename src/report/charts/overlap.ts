@@ -14,7 +14,7 @@ export function overlapOption(report: DiagnosticsReport, side: 'column' | 'row' 
     tooltip: { position: 'top' },
     grid: { top: 50, left: 120, right: 30, bottom: 90 },
     xAxis: { type: 'category', data: names, axisLabel: { rotate: 30 } },
-    yAxis: { type: 'category', data: names },
+    yAxis: { type: 'category', data: names, inverse: true },
     visualMap: { min: 0, max: 1, calculable: true, orient: 'horizontal', left: 'center', bottom: 0 },
     series: [{ name: 'overlap', type: 'heatmap', data, label: { show: true } }],
   };

@@ -100,3 +100,17 @@ describe('mixed merge of a LoHa, a LoKr and a plain LoRA on the same base', () =
     }
   });
 });
+
+describe('awb analyze on a converted family', () => {
+  it('the LoKr module’s spectrum equals numpy’s singular values of the dense ΔW (non-zero ones)', async () => {
+    const file = join(TMP, 'lokr-analysis.json');
+    const { io, err } = fakeIo();
+    expect(await main(['analyze', '--adapter', 'fixtures/families/lycoris-lokr.safetensors', '--json', file], io), err()).toBe(0);
+    const report = JSON.parse(readFileSync(file, 'utf8')) as { modules: { module: string; spectrum: { singularValues: number[] } }[] };
+    const want = (JSON.parse(readFileSync(join(ROOT, 'fixtures', 'golden', 'families', 'lycoris-lokr.json'), 'utf8')) as { truncation: { singularValues: number[] } }).truncation.singularValues.filter((v) => v > 1e-9);
+    const got = report.modules.find((m) => m.module === 'lora_unet_a')!.spectrum.singularValues.filter((v) => v > 1e-9);
+    expect(got.length).toBe(want.length);
+    got.forEach((v, i) => expect(v / want[i]!).toBeCloseTo(1, 9));
+  });
+});
+

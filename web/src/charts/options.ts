@@ -1,8 +1,9 @@
 // ECharts option builders for the dashboard, pure functions of report/adapter data.
-// (The HTML report's builders in src/report/charts/ serve the static pages; these add interaction.)
+// The HTML report's builders (src/report/charts/) draw the per-module spectra, similarity matrices
+// and unit projections; these add what the static report lacks: the ε-dependent heatmap and sweep,
+// retention, cluster composition, and the adapter page's charts.
 import type { EChartsOption } from 'echarts';
 import type { ClusterComposition, IntruderGrid } from '../utils/report-view.ts';
-import type { UnitProjection } from '../../../src/report/schema.ts';
 
 const PALETTE = ['#2f5bd3', '#d9480f', '#2b8a3e', '#ae3ec9', '#e67700', '#0b7285', '#c2255c', '#5c940d', '#495057', '#1864ab'];
 export const colorFor = (i: number): string => PALETTE[i % PALETTE.length]!;
@@ -22,7 +23,7 @@ export function intruderHeatmapOption(grid: IntruderGrid, epsilon: number): ECha
         return `layer ${layerLabel(grid.layers[d[0]!] ?? null)} · ${grid.types[d[1]!]}<br/>intruders at ε=${epsilon}: <b>${d[2]}</b>${d[3] ? ` (+${d[3]} undecided)` : ''}<br/>click for the module`;
       },
     },
-    grid: { left: 90, right: 20, top: 10, bottom: 80 },
+    grid: { left: 90, right: 20, top: 10, bottom: 96 },
     xAxis: { type: 'category', name: 'layer', nameLocation: 'middle', nameGap: 24, data: grid.layers.map(layerLabel), splitArea: { show: true } },
     yAxis: { type: 'category', data: [...grid.types], splitArea: { show: true } },
     visualMap: {
@@ -37,23 +38,6 @@ export function intruderHeatmapOption(grid: IntruderGrid, epsilon: number): ECha
       inRange: { color: ['#f1f3f5', '#ffa94d', '#c92a2a'] },
     },
     series: [{ type: 'heatmap', data, label: { show: grid.layers.length <= 32, fontSize: 10 }, emphasis: { itemStyle: { borderColor: '#000', borderWidth: 1 } } }],
-  };
-}
-
-/** |cos| between top tuned (rows) and base (columns) left singular vectors. */
-export function similarityHeatmapOption(similarity: readonly (readonly number[])[]): EChartsOption {
-  const rows = similarity.length;
-  const cols = Math.max(0, ...similarity.map((r) => r.length));
-  const data: number[][] = [];
-  similarity.forEach((row, i) => row.forEach((v, j) => data.push([j, i, Number(v.toFixed(4))])));
-  return {
-    animation: false,
-    tooltip: { formatter: (p: unknown) => { const d = (p as { data: number[] }).data; return `tuned u${d[1]} · base u${d[0]}: |cos| = ${d[2]}`; } },
-    grid: { left: 60, right: 20, top: 10, bottom: 80 },
-    xAxis: { type: 'category', name: 'base singular vector', nameLocation: 'middle', nameGap: 24, data: Array.from({ length: cols }, (_, j) => String(j)) },
-    yAxis: { type: 'category', name: 'tuned', inverse: true, data: Array.from({ length: rows }, (_, i) => String(i)) },
-    visualMap: { min: 0, max: 1, dimension: 2, calculable: true, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120, inRange: { color: ['#ffffff', '#4263eb', '#1c1f5e'] } },
-    series: [{ type: 'heatmap', data }],
   };
 }
 
@@ -121,60 +105,11 @@ export function retentionOption(rows: readonly { input: string; meanProjection: 
     legend: { top: 0 },
     grid: { left: 50, right: 20, top: 30, bottom: 60 },
     xAxis: { type: 'category', data: rows.map((r) => r.input), axisLabel: { interval: 0, rotate: rows.length > 4 ? 20 : 0 } },
-    yAxis: { type: 'value', name: 'retention', min: 0 },
+    yAxis: { type: 'value', name: 'retention' },
     series: [
       { name: 'mean', type: 'bar', data: rows.map((r) => Number(r.meanProjection.toFixed(4))), color: colorFor(0) },
       { name: 'worst module', type: 'bar', data: rows.map((r) => Number(r.minProjection.toFixed(4))), color: colorFor(1) },
     ],
-  };
-}
-
-/** 2-D projection of one module's rank-one units: colour = cluster, symbol = adapter. */
-export function clusterMapOption(projection: UnitProjection, adapterNames: readonly string[]): EChartsOption {
-  const symbols = ['circle', 'triangle', 'rect', 'diamond', 'roundRect', 'pin', 'arrow'];
-  const byAdapter = new Map<number, UnitProjection['points'][number][]>();
-  for (const p of projection.points) {
-    const list = byAdapter.get(p.adapterIndex) ?? [];
-    list.push(p);
-    byAdapter.set(p.adapterIndex, list);
-  }
-  const clusters = [...new Set(projection.points.map((p) => p.cluster).filter((c): c is number => c !== null))].sort((a, b) => a - b);
-  const maxNorm = Math.max(1e-12, ...projection.points.map((p) => p.norm));
-  return {
-    animation: false,
-    tooltip: {
-      formatter: (p: unknown) => {
-        const d = (p as { data: { value: number[]; unit: string; cluster: number | null } }).data;
-        return `${d.unit}<br/>cluster ${d.cluster ?? '—'}`;
-      },
-    },
-    legend: { top: 0 },
-    grid: { left: 50, right: 20, top: 30, bottom: 40 },
-    xAxis: { type: 'value', name: `PC1 (${(projection.explained[0] * 100).toFixed(0)}%)`, nameLocation: 'middle', nameGap: 26, scale: true },
-    yAxis: { type: 'value', name: `PC2 (${(projection.explained[1] * 100).toFixed(0)}%)`, scale: true },
-    ...(clusters.length > 0
-      ? {
-          visualMap: {
-            type: 'piecewise' as const,
-            dimension: 2,
-            pieces: clusters.map((c) => ({ value: c, label: `cluster ${c}`, color: colorFor(c) })),
-            right: 0,
-            top: 30,
-            seriesIndex: [...byAdapter.keys()].map((_, i) => i),
-          },
-        }
-      : {}),
-    series: [...byAdapter.entries()].map(([adapterIndex, points], i) => ({
-      name: adapterNames[adapterIndex] ?? `adapter ${adapterIndex}`,
-      type: 'scatter' as const,
-      symbol: symbols[i % symbols.length],
-      symbolSize: (v: number[]) => 6 + 10 * ((v[3] ?? 0) / maxNorm),
-      data: points.map((p) => ({
-        value: [p.x, p.y, p.cluster ?? -1, p.norm],
-        unit: `${adapterNames[p.adapterIndex] ?? p.adapterIndex} unit ${p.rankIndex}`,
-        cluster: p.cluster,
-      })),
-    })),
   };
 }
 
