@@ -6,7 +6,8 @@
 // (bench/baselines/merge_dense_svd.py) on the same shapes.
 //
 // usage: node bin/run-ts.js bench/merge/merge-bench.ts [--layers 2] [--ties-layers 1]
-//          [--dtypes F32,BF16] [--dense-shapes 1024x1024] [--out bench/results/merge.md]
+//          [--dtypes F32,BF16] [--jobs cat,svd16,lego16,ties16] [--dense-shapes 1024x1024]
+//          [--out bench/results/merge.md]
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     'ties-layers': { type: 'string', default: '1' },
     'ties-include': { type: 'string', default: '*.q_proj,*.down_proj' },
     dtypes: { type: 'string', default: 'F32,BF16' },
+    jobs: { type: 'string', default: 'cat,svd16,lego16,ties16' },
     'dense-shapes': { type: 'string', default: '1024x1024' },
     out: { type: 'string', default: 'bench/results/merge.md' },
     child: { type: 'string' },
@@ -74,6 +76,8 @@ async function makeInputs(dir: string, layers: number, dtype: FloatDType): Promi
 
 interface ChildResult {
   readonly seconds: number;
+  /** User + system CPU seconds of the job (steadier than wall time on a loaded machine). */
+  readonly cpuSeconds: number;
   readonly maxRssMB: number;
   readonly meanRelErr?: number;
 }
@@ -82,6 +86,7 @@ interface ChildResult {
 async function child(job: string, dir: string, dtype: FloatDType, layers: number): Promise<void> {
   const inputs = Array.from({ length: INPUTS }, (_, t) => join(dir, `${dtype}-in${t}`));
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   let meanRelErr: number | undefined;
   if (job === 'copy') {
     for (const [t, path] of inputs.entries()) {
@@ -115,8 +120,10 @@ async function child(job: string, dir: string, dtype: FloatDType, layers: number
     meanRelErr = report.summary.meanRelativeErrorVsExact;
   }
   const seconds = (performance.now() - t0) / 1000;
+  const c1 = process.cpuUsage(c0);
+  const cpuSeconds = (c1.user + c1.system) / 1e6;
   const maxRssMB = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(`${JSON.stringify({ seconds, maxRssMB, meanRelErr })}\n`);
+  process.stdout.write(`${JSON.stringify({ seconds, cpuSeconds, maxRssMB, meanRelErr })}\n`);
 }
 
 function runChild(job: string, dir: string, dtype: FloatDType, layers: number): ChildResult {
@@ -176,16 +183,17 @@ async function main(): Promise<void> {
       const copy = runChild('copy', dir, dtype, layers);
       log(`## ${dtype}`);
       log('');
-      log('| job | layers | time (s) | × read+write | peak RSS (MB) | mean rel. error vs exact sum |');
-      log('|---|---:|---:|---:|---:|---:|');
-      log(`| read+write baseline (all ${maxLayers} layers' bytes) | ${maxLayers} | ${copy.seconds.toFixed(2)} | 1.00 | ${copy.maxRssMB.toFixed(0)} | – |`);
-      for (const job of ['cat', 'svd16', 'lego16', 'ties16']) {
+      log('| job | layers | time (s) | × read+write | CPU (s) | CPU × read+write | peak RSS (MB) | mean rel. error vs exact sum |');
+      log('|---|---:|---:|---:|---:|---:|---:|---:|');
+      log(`| read+write baseline (all ${maxLayers} layers' bytes) | ${maxLayers} | ${copy.seconds.toFixed(2)} | 1.00 | ${copy.cpuSeconds.toFixed(2)} | 1.00 | ${copy.maxRssMB.toFixed(0)} | – |`);
+      for (const job of values.jobs!.split(',')) {
         const l = job === 'ties16' ? tiesLayers : layers;
         const r = runChild(job, dir, dtype, l);
         // Baseline scaled to the bytes the job reads (ties: its modules only).
         const tiesShare = job === 'ties16' ? tiesByteShare(values['ties-include']!) : 1;
         const baseline = copy.seconds * (l / maxLayers) * tiesShare;
-        log(`| ${job} | ${l} | ${r.seconds.toFixed(2)} | ${(r.seconds / baseline).toFixed(1)} | ${r.maxRssMB.toFixed(0)} | ${r.meanRelErr?.toExponential(3) ?? '–'} |`);
+        const cpuBaseline = copy.cpuSeconds * (l / maxLayers) * tiesShare;
+        log(`| ${job} | ${l} | ${r.seconds.toFixed(2)} | ${(r.seconds / baseline).toFixed(1)} | ${r.cpuSeconds.toFixed(2)} | ${(r.cpuSeconds / cpuBaseline).toFixed(1)} | ${r.maxRssMB.toFixed(0)} | ${r.meanRelErr?.toExponential(3) ?? '–'} |`);
       }
       log('');
     }

@@ -5,7 +5,8 @@
 import type { Mat } from '../tensor/matrix.ts';
 import { SIGN_CONFLICT_MAX_ENTRIES } from '../limits.ts';
 import { createRng } from '../util/rng.ts';
-import { dot, jacobiSvd } from './dense-kernels.ts';
+import { svdSmall } from '../linalg/svd-small.ts';
+import { dot } from './dense-kernels.ts';
 import type { FactoredSvd } from './factored-svd.ts';
 
 export interface OverlapSide {
@@ -27,8 +28,8 @@ export function principalAngles(left: readonly Float64Array[], right: readonly F
   if (left.length === 0 || right.length === 0) return { cosines: [], overlap: 0 };
   const data = new Float64Array(left.length * right.length);
   left.forEach((a, i) => right.forEach((b, j) => (data[i * right.length + j] = dot(a, b))));
-  const svd = jacobiSvd({ rows: left.length, cols: right.length, data });
-  const cosines = Array.from(svd.s, (c) => Math.min(1, c));
+  const svd = svdSmall({ rows: left.length, cols: right.length, data });
+  const cosines = Array.from(svd.S, (c) => Math.min(1, c));
   const overlap = cosines.reduce((acc, c) => acc + c * c, 0) / Math.min(left.length, right.length);
   return { cosines, overlap };
 }

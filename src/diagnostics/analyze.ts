@@ -12,6 +12,9 @@ import type { TensorSource } from '../safetensors/reader.ts';
 import { WorkbenchError, fromFsError, throwIfAborted } from '../errors.ts';
 import { REPORT_MAX_DETAILED_MODULES } from '../limits.ts';
 import { DEFAULT_SEED } from '../util/rng.ts';
+import type { Backend } from '../compute/backend.ts';
+import { defaultBackend } from '../compute/default-backend.ts';
+import { describeBackend } from '../compute/describe-backend.ts';
 import { sha256Bytes } from '../util/hash.ts';
 import { TOOL_NAME, TOOL_VERSION } from '../version.ts';
 import type { MergeReport } from '../merge/report-types.ts';
@@ -37,8 +40,15 @@ import { moduleOverlap } from './adapter-overlap.ts';
 import { projectUnits } from './unit-projection.ts';
 import { factoredInner } from './factored-inner.ts';
 
-/** The compute line every report states: these analyses run on the f64 TypeScript kernels. */
-export const DIAGNOSTICS_BACKEND = 'ts-f64 (diagnostics kernels, main thread)';
+/**
+ * The compute line every report states: the backend that holds W0 and runs the iterative
+ * products, and where the certificates are computed.
+ */
+export function diagnosticsBackendLine(backend: Backend): string {
+  const d = describeBackend(backend);
+  const line = `${d.name} — ${d.device}, ${d.version}`;
+  return backend.epsilon > 2 ** -50 ? `${line}; certificates and full SVD in f64 TypeScript` : line;
+}
 export const DEFAULT_K = 10;
 export const DEFAULT_EPSILON = 0.5;
 export const DEFAULT_SWEEP: readonly number[] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
@@ -65,6 +75,8 @@ export interface AnalyzeOptions {
   /** Only modules whose name contains one of these strings. */
   readonly modules?: readonly string[];
   readonly signal?: AbortSignal;
+  /** Compute backend for the products with W0 (default: defaultBackend(), wasm on CPU). */
+  readonly backend?: Backend;
   /** Clock for createdAt (tests pin it). */
   readonly now?: () => Date;
 }
@@ -118,6 +130,7 @@ export async function* analyze(options: AnalyzeOptions): AsyncGenerator<AnalyzeE
   const epsilons = [...(options.epsilons ?? [DEFAULT_EPSILON])];
   const sweep = [...(options.sweep ?? DEFAULT_SWEEP)];
   const route = options.route ?? 'auto';
+  const backend = options.backend ?? (await defaultBackend());
   const cacheDir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
   const cache = options.cache ?? (cacheDir === null ? memoryBasisCache() : diskBasisCache(cacheDir));
   const signal = options.signal;
@@ -201,6 +214,7 @@ export async function* analyze(options: AnalyzeOptions): AsyncGenerator<AnalyzeE
                 cache,
                 baseKey: `${weight.sha256}-${check.transposed ? 'T' : 'N'}`,
                 signal,
+                backend,
               });
               intruders = {
                 baseTensor: tensor,
@@ -279,7 +293,7 @@ export async function* analyze(options: AnalyzeOptions): AsyncGenerator<AnalyzeE
       kind: REPORT_KIND,
       tool: { name: TOOL_NAME, version: TOOL_VERSION },
       createdAt: (options.now?.() ?? new Date()).toISOString(),
-      backend: DIAGNOSTICS_BACKEND,
+      backend: diagnosticsBackendLine(backend),
       seed,
       settings: { k, epsilons, sweep, route, suggestedEnergy: SUGGESTED_ENERGY, cacheDir: options.cache ? null : cacheDir },
       inputs: {

@@ -8,9 +8,22 @@ import type { Mat } from '../tensor/matrix.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { parseSafetensors } from '../safetensors/reader.ts';
 import { floatTensor, serializeSafetensors } from '../safetensors/writer.ts';
-import { gramCols, gramRows, normaliseSignInPlace, symmetricEigen } from './dense-kernels.ts';
-import { denseOperator } from './operators.ts';
+import { tsGemm } from '../compute/ts-gemm.ts';
+import { normaliseSignInPlace, symmetricEigen } from './dense-kernels.ts';
+import type { LinearOperator } from '../linalg/operator.ts';
+import { matOperator } from '../linalg/mat-operator.ts';
 import { topSingular } from './top-singular.ts';
+
+/**
+ * How the diagnostics multiply by W0: `fast` on the compute backend (W0 resident there, f32 on
+ * tfjs backends, unit roundoff `epsilon`) for the iterations, `exact` in f64 for certificates.
+ * With an f64 backend both may be the same operator.
+ */
+export interface BaseProducts {
+  readonly fast: LinearOperator;
+  readonly epsilon: number;
+  readonly exact: LinearOperator;
+}
 
 export interface BaseBasis {
   /** m: length of each vector. */
@@ -28,7 +41,7 @@ export interface BaseBasis {
 export function fullBasis(W0: Mat): BaseBasis {
   const { rows: m, cols: n } = W0;
   if (m <= n) {
-    const eig = symmetricEigen(m, gramRows(W0));
+    const eig = symmetricEigen(m, tsGemm(W0, W0, false, true).data);
     const vectors = eig.vectors.map((v) => {
       normaliseSignInPlace(v);
       return v;
@@ -36,7 +49,7 @@ export function fullBasis(W0: Mat): BaseBasis {
     return { rows: m, cols: n, vectors, sigma: eig.values.map((l) => Math.sqrt(Math.max(l, 0))), complete: true, angleBound: 0 };
   }
   // Tall: eigenvectors of WᵀW give V; U = W V / σ. Columns with σ = 0 are completed by Gram–Schmidt.
-  const eig = symmetricEigen(n, gramCols(W0));
+  const eig = symmetricEigen(n, tsGemm(W0, W0, true, false).data);
   const sigma = eig.values.map((l) => Math.sqrt(Math.max(l, 0)));
   const vectors: Float64Array[] = [];
   const sigma1 = sigma[0] ?? 0;
@@ -69,8 +82,11 @@ export function fullBasis(W0: Mat): BaseBasis {
   return { rows: m, cols: n, vectors, sigma: sigma.subarray(0, vectors.length), complete: vectors.length === n, angleBound: 0 };
 }
 
-export async function partialBasis(W0: Mat, K: number, seed: number, signal?: AbortSignal): Promise<BaseBasis> {
-  const top = await topSingular(denseOperator(W0), K, { seed, signal, angleTolerance: 1e-9 });
+export async function partialBasis(W0: Mat, K: number, seed: number, signal?: AbortSignal, products?: BaseProducts): Promise<BaseBasis> {
+  const exact = products?.exact ?? matOperator(W0);
+  const fast = products?.fast ?? exact;
+  const epsilon = products?.epsilon ?? 2 ** -53;
+  const top = await topSingular(fast, K, { seed, signal, angleTolerance: 1e-9, epsilon, ...(fast === exact ? {} : { certify: exact }) });
   let worst = 0;
   for (const b of top.angleBound) worst = Math.max(worst, b);
   return { rows: W0.rows, cols: W0.cols, vectors: top.u, sigma: top.s, complete: false, angleBound: worst };

@@ -1,11 +1,11 @@
-// Small dense kernels used by the spectral diagnostics: a symmetric eigensolver
-// (Householder tridiagonalisation + implicit QL, after EISPACK tred2/tql2 as in
-// JAMA), a one-sided Jacobi SVD for small cores, Gram products and a
-// re-orthogonalising Gram–Schmidt. All Float64, row-major, no validation:
-// callers check shapes.
+// The one dense kernel the diagnostics need that src/linalg does not have: a symmetric
+// eigensolver for LARGE matrices (Householder tridiagonalisation + implicit QL, after
+// EISPACK tred2/tql2 as in JAMA; O(n³) once, 1024×1024 Gram in seconds), where
+// linalg's eighSymmetric (cyclic Jacobi, O(n³) per sweep, "a few hundred on a side")
+// takes minutes; also used on Lanczos tridiagonals. Plus vector helpers. Float64,
+// row-major, no validation: callers check shapes.
 import type { Mat } from '../tensor/matrix.ts';
 import { zeros } from '../tensor/matrix.ts';
-import type { Rng } from '../util/rng.ts';
 
 export interface SymmetricEigen {
   /** Eigenvalues, descending. */
@@ -190,42 +190,6 @@ function tql2(n: number, Vt: Float64Array[], d: Float64Array, e: Float64Array): 
   }
 }
 
-/** G = M·Mᵀ (rows×rows), symmetric. */
-export function gramRows(m: Mat): Float64Array {
-  const { rows, cols, data } = m;
-  const out = new Float64Array(rows * rows);
-  for (let i = 0; i < rows; i++) {
-    const ri = i * cols;
-    for (let j = 0; j <= i; j++) {
-      const rj = j * cols;
-      let s = 0;
-      for (let k = 0; k < cols; k++) s += data[ri + k]! * data[rj + k]!;
-      out[i * rows + j] = s;
-      out[j * rows + i] = s;
-    }
-  }
-  return out;
-}
-
-/** G = Mᵀ·M (cols×cols), symmetric. */
-export function gramCols(m: Mat): Float64Array {
-  const { rows, cols, data } = m;
-  const out = new Float64Array(cols * cols);
-  for (let r = 0; r < rows; r++) {
-    const base = r * cols;
-    for (let i = 0; i < cols; i++) {
-      const v = data[base + i]!;
-      if (v === 0) continue;
-      const oi = i * cols;
-      for (let j = 0; j <= i; j++) out[oi + j] = out[oi + j]! + v * data[base + j]!;
-    }
-  }
-  for (let i = 0; i < cols; i++) {
-    for (let j = 0; j < i; j++) out[j * cols + i] = out[i * cols + j]!;
-  }
-  return out;
-}
-
 export function dot(a: Float64Array, b: Float64Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
@@ -234,37 +198,6 @@ export function dot(a: Float64Array, b: Float64Array): number {
 
 export function norm(a: Float64Array): number {
   return Math.sqrt(dot(a, a));
-}
-
-/**
- * Orthonormalises the vectors in place with classical Gram–Schmidt applied twice (CGS2).
- * A vector that collapses (rank deficiency) is replaced by a fresh random direction
- * orthogonal to the others when `rng` is given, or dropped otherwise. Returns the kept vectors.
- */
-export function orthonormalize(vectors: Float64Array[], rng?: Rng): Float64Array[] {
-  const out: Float64Array[] = [];
-  for (const original of vectors) {
-    let v = original;
-    const before = norm(v);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      for (let pass = 0; pass < 2; pass++) {
-        for (const q of out) {
-          const c = dot(q, v);
-          for (let i = 0; i < v.length; i++) v[i] = v[i]! - c * q[i]!;
-        }
-      }
-      const after = norm(v);
-      if (after > 1e-10 * Math.max(before, 1e-300) && after > 1e-300) {
-        for (let i = 0; i < v.length; i++) v[i] = v[i]! / after;
-        out.push(v);
-        break;
-      }
-      if (!rng || out.length >= v.length) break;
-      v = new Float64Array(v.length);
-      for (let i = 0; i < v.length; i++) v[i] = rng.normal();
-    }
-  }
-  return out;
 }
 
 /** Columns of a row-major rows×cols matrix as separate vectors. */
@@ -285,88 +218,6 @@ export function fromColumns(vectors: readonly Float64Array[], length: number): M
     for (let i = 0; i < length; i++) out.data[i * vectors.length + j] = v[i]!;
   });
   return out;
-}
-
-export interface SmallSvd {
-  /** Columns of U as vectors (length rows), one per singular value. */
-  readonly u: Float64Array[];
-  readonly s: Float64Array;
-  /** Columns of V as vectors (length cols). */
-  readonly v: Float64Array[];
-}
-
-/**
- * Thin SVD of a small dense matrix by one-sided Jacobi (Hestenes) on the columns;
- * accurate to working precision in the small singular values, which the Gram route is not.
- * Cost O(rows·cols²) per sweep: use it for cores of a few hundred at most.
- */
-export function jacobiSvd(m: Mat): SmallSvd {
-  const transposed = m.rows < m.cols;
-  const rows = transposed ? m.cols : m.rows;
-  const cols = transposed ? m.rows : m.cols;
-  // Work on columns of the tall matrix X (rows ≥ cols) as vectors.
-  const x: Float64Array[] = [];
-  for (let j = 0; j < cols; j++) {
-    const v = new Float64Array(rows);
-    for (let i = 0; i < rows; i++) v[i] = transposed ? m.data[j * m.cols + i]! : m.data[i * m.cols + j]!;
-    x.push(v);
-  }
-  const vt: Float64Array[] = [];
-  for (let j = 0; j < cols; j++) {
-    const v = new Float64Array(cols);
-    v[j] = 1;
-    vt.push(v);
-  }
-  const tol = 1e-15;
-  for (let sweep = 0; sweep < 60; sweep++) {
-    let rotated = false;
-    for (let p = 0; p < cols - 1; p++) {
-      for (let q = p + 1; q < cols; q++) {
-        const xp = x[p]!;
-        const xq = x[q]!;
-        let alpha = 0;
-        let beta = 0;
-        let gamma = 0;
-        for (let i = 0; i < rows; i++) {
-          alpha += xp[i]! * xp[i]!;
-          beta += xq[i]! * xq[i]!;
-          gamma += xp[i]! * xq[i]!;
-        }
-        if (Math.abs(gamma) <= tol * Math.sqrt(alpha * beta) || gamma === 0) continue;
-        rotated = true;
-        const zeta = (beta - alpha) / (2 * gamma);
-        const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
-        const c = 1 / Math.sqrt(1 + t * t);
-        const s = c * t;
-        for (let i = 0; i < rows; i++) {
-          const a = xp[i]!;
-          const b = xq[i]!;
-          xp[i] = c * a - s * b;
-          xq[i] = s * a + c * b;
-        }
-        const vp = vt[p]!;
-        const vq = vt[q]!;
-        for (let i = 0; i < cols; i++) {
-          const a = vp[i]!;
-          const b = vq[i]!;
-          vp[i] = c * a - s * b;
-          vq[i] = s * a + c * b;
-        }
-      }
-    }
-    if (!rotated) break;
-  }
-  const sig = x.map((v) => norm(v));
-  const order = sig.map((_, i) => i).sort((a, b) => sig[b]! - sig[a]!);
-  const s = Float64Array.from(order, (i) => sig[i]!);
-  const left = order.map((i) => {
-    const v = Float64Array.from(x[i]!);
-    const nv = sig[i]!;
-    if (nv > 0) for (let k = 0; k < v.length; k++) v[k] = v[k]! / nv;
-    return v;
-  });
-  const right = order.map((i) => vt[i]!);
-  return transposed ? { u: right, s, v: left } : { u: left, s, v: right };
 }
 
 /** Flips v so that its largest-|·| entry is positive. */

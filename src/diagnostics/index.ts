@@ -1,5 +1,5 @@
 // Public surface of the spectral diagnostics.
-export { analyze, runAnalysis, defaultCacheDir, DIAGNOSTICS_BACKEND, DEFAULT_K, DEFAULT_EPSILON, DEFAULT_SWEEP } from './analyze.ts';
+export { analyze, runAnalysis, defaultCacheDir, diagnosticsBackendLine, DEFAULT_K, DEFAULT_EPSILON, DEFAULT_SWEEP } from './analyze.ts';
 export type { AnalyzeOptions, AnalyzeEvent } from './analyze.ts';
 export { scanModuleIntruders } from './intruder-scan.ts';
 export type { IntruderScanOptions, ModuleIntruderResult, IntruderVector, EpsilonCount, DecisionRoute } from './intruder-scan.ts';

@@ -5,9 +5,14 @@
 // is the last resort. Every decision records the route that made it.
 import type { Mat } from '../tensor/matrix.ts';
 import { throwIfAborted } from '../errors.ts';
-import { fullBasis, partialBasis, type BaseBasis, type BasisCache } from './base-basis.ts';
+import type { Backend } from '../compute/backend.ts';
+import { createDenseOperator } from '../compute/dense-operator.ts';
+import { lowRankOperator } from '../compute/low-rank-operator.ts';
+import { sumOperator } from '../compute/sum-operator.ts';
+import { createTsBackend } from '../compute/ts-backend.ts';
+import { matOperator } from '../linalg/mat-operator.ts';
+import { fullBasis, partialBasis, type BaseBasis, type BaseProducts, type BasisCache } from './base-basis.ts';
 import { cosineBounds, decide, type CosineBounds } from './certified-decision.ts';
-import { baseplusLowRankOperator } from './operators.ts';
 import { topSingular } from './top-singular.ts';
 import { quadratureBounds } from './quadrature-bound.ts';
 
@@ -32,6 +37,12 @@ export interface IntruderScanOptions {
   /** Lanczos steps allowed for the quadrature certificate (0 disables it; default 48). */
   readonly quadratureSteps?: number;
   readonly signal?: AbortSignal;
+  /**
+   * Where the iterative products with W0 run (W0 uploaded once per scan). Default: the f64
+   * TypeScript backend. With an f32 backend (wasm, GPU) every certificate is still computed
+   * from f64 products (explicit residuals, quadrature), so decisions stay certified.
+   */
+  readonly backend?: Backend;
 }
 
 export interface IntruderVector {
@@ -79,12 +90,30 @@ export interface ModuleIntruderResult {
 }
 
 export async function scanModuleIntruders(W0: Mat, B: Mat, A: Mat, scale: number, options: IntruderScanOptions): Promise<ModuleIntruderResult> {
+  const backend = options.backend ?? createTsBackend();
+  const fast = createDenseOperator(backend, W0.rows, W0.cols, W0.data);
+  try {
+    const exactF64 = backend.epsilon > 2 ** -50;
+    const products: BaseProducts = { fast, epsilon: backend.epsilon, exact: exactF64 ? matOperator(W0) : fast };
+    return await scan(W0, B, A, scale, options, products);
+  } finally {
+    fast.dispose();
+  }
+}
+
+async function scan(W0: Mat, B: Mat, A: Mat, scale: number, options: IntruderScanOptions, products: BaseProducts): Promise<ModuleIntruderResult> {
   const p = Math.min(W0.rows, W0.cols);
   const k = Math.min(options.k, p);
-  const tuned = await topSingular(baseplusLowRankOperator(W0, B, A, scale), k, {
+  // sumOperator's dispose() would dispose W0's operator: these sums are never disposed.
+  const delta = lowRankOperator(B, A, scale);
+  const tunedFast = sumOperator(products.fast, delta);
+  const tunedExact = products.exact === products.fast ? tunedFast : sumOperator(products.exact, delta);
+  const tuned = await topSingular(tunedFast, k, {
     seed: options.seed,
     signal: options.signal,
     angleTolerance: 1e-9,
+    epsilon: products.epsilon,
+    ...(tunedExact === tunedFast ? {} : { certify: tunedExact }),
   });
   const cached = await options.cache.get(options.baseKey);
   let decompositions = 0;
@@ -98,7 +127,7 @@ export async function scanModuleIntruders(W0: Mat, B: Mat, A: Mat, scale: number
     decompositions++;
     await options.cache.put(options.baseKey, basis);
   } else {
-    basis = await partialBasis(W0, Math.min(p, options.initialBasis ?? Math.max(2 * k, 16)), options.seed + 1, options.signal);
+    basis = await partialBasis(W0, Math.min(p, options.initialBasis ?? Math.max(2 * k, 16)), options.seed + 1, options.signal, products);
     decompositions++;
     if (basis.vectors.length >= p) basis = { ...basis, complete: true, angleBound: basis.angleBound };
     await options.cache.put(options.baseKey, basis);
@@ -131,8 +160,8 @@ export async function scanModuleIntruders(W0: Mat, B: Mat, A: Mat, scale: number
     let undecided = bounds.map((_, j) => j).filter((j) => routes[j] === undefined);
     if (undecided.length > 0 && !b.complete && !quadratureRun) {
       quadratureRun = true;
-      const found = quadratureBounds(
-        W0,
+      const found = await quadratureBounds(
+        products.exact,
         undecided.map((j) => tuned.u[j]!),
         {
           maxSteps: options.quadratureSteps ?? 48,
@@ -160,7 +189,7 @@ export async function scanModuleIntruders(W0: Mat, B: Mat, A: Mat, scale: number
     if (next > p / 16) {
       basis = fullBasis(W0);
     } else {
-      basis = await partialBasis(W0, next, options.seed + 1, options.signal);
+      basis = await partialBasis(W0, next, options.seed + 1, options.signal, products);
     }
     decompositions++;
     await options.cache.put(options.baseKey, basis);

@@ -8,10 +8,10 @@
 // or outside the node range). So max_i |cos(u, u0_i)| ≤ sqrt(max_k (w_k + w_{k+1})).
 // When Lanczos terminates (β = 0) the rule is exact and the atoms are the weights.
 // Cost: two products with W0 per step for the whole block of vectors.
-import type { Mat } from '../tensor/matrix.ts';
+// W0 is any f64 operator (matOperator): the Gauss rule's inequalities need exact products.
+import type { LinearOperator } from '../linalg/operator.ts';
 import { throwIfAborted } from '../errors.ts';
 import { dot, fromColumns, columnsOf, symmetricEigen } from './dense-kernels.ts';
-import { denseTimes, denseTransposeTimes } from './operators.ts';
 
 export interface QuadratureBound {
   /** Upper bound on max_i |cos(u, u0_i)| over all base left singular vectors. */
@@ -23,11 +23,11 @@ export interface QuadratureBound {
  * Runs block-parallel Lanczos (full reorthogonalisation) on G = W0·W0ᵀ from each unit vector.
  * `stop(j, upper)` is asked after each check; the vector's recurrence stops once it returns true.
  */
-export function quadratureBounds(
-  W0: Mat,
+export async function quadratureBounds(
+  W0: LinearOperator,
   vectors: readonly Float64Array[],
   options: { maxSteps: number; checkEvery?: number; stop: (j: number, upper: number) => boolean; signal?: AbortSignal },
-): QuadratureBound[] {
+): Promise<QuadratureBound[]> {
   const m = W0.rows;
   const t = vectors.length;
   const bases: Float64Array[][] = vectors.map((v) => [Float64Array.from(v)]);
@@ -42,7 +42,7 @@ export function quadratureBounds(
     const active = vectors.map((_, j) => j).filter((j) => !done[j]);
     if (active.length === 0) break;
     const current = active.map((j) => bases[j]![bases[j]!.length - 1]!);
-    const g = columnsOf(denseTimes(W0, denseTransposeTimes(W0, fromColumns(current, m))));
+    const g = columnsOf(await W0.apply(await W0.applyTranspose(fromColumns(current, m))));
     active.forEach((j, a) => {
       const w = g[a]!;
       const q = current[a]!;

@@ -8,7 +8,6 @@ import type { LinearOperator } from '../linalg/operator.ts';
 import { throwIfAborted } from '../errors.ts';
 import { createRng } from '../util/rng.ts';
 import { columnsOf, dot, fromColumns, norm, symmetricEigen } from './dense-kernels.ts';
-import { combine } from './factored-svd.ts';
 
 export interface TopSingularOptions {
   readonly seed: number;
@@ -17,9 +16,19 @@ export interface TopSingularOptions {
   /** Most Lanczos steps (default min(rows, max(8k + 80, 200)), then capped at the dimension). */
   readonly maxSteps?: number;
   readonly signal?: AbortSignal;
-  /** Unused by Lanczos; kept so that callers written for block iteration still compile. */
-  readonly oversample?: number;
-  readonly maxIterations?: number;
+  /**
+   * Unit roundoff of `op`'s products (Backend.epsilon; default 2⁻⁵³, f64). Above f64 the
+   * recurrence cannot reach `angleTolerance`: iteration stops at max(angleTolerance, √ε·…)
+   * and the angle bounds come from `certify` instead.
+   */
+  readonly epsilon?: number;
+  /**
+   * The same matrix in f64 (e.g. matOperator(W0) beside a wasm/GPU f32 operator). When given,
+   * each returned bound is recomputed from the explicit residual ‖W·Wᵀu − σ²u‖ of this
+   * operator (one block product each way), so the bound holds for the exact matrix whatever
+   * precision the iteration ran in.
+   */
+  readonly certify?: LinearOperator;
 }
 
 export interface TopSingular {
@@ -40,7 +49,9 @@ export async function topSingular(op: LinearOperator, k: number, options: TopSin
   const m = op.rows;
   const p = Math.min(op.rows, op.cols);
   const kk = Math.min(k, p);
-  const tol = options.angleTolerance ?? 1e-9;
+  const roundoff = options.epsilon ?? 2 ** -53;
+  // f32 products put noise of ~ε·‖W‖² into every step; ask only for what that noise allows.
+  const tol = Math.max(options.angleTolerance ?? 1e-9, roundoff > 1e-15 ? 64 * roundoff : 0);
   const maxSteps = Math.min(m, options.maxSteps ?? Math.max(8 * kk + 80, 200));
   const rng = createRng(options.seed);
   const random = (): Float64Array => Float64Array.from({ length: m }, () => rng.normal());
@@ -50,7 +61,7 @@ export async function topSingular(op: LinearOperator, k: number, options: TopSin
   let q = random();
   normalise(q);
   let products = 0;
-  let result: { y: Float64Array[]; theta: Float64Array; bound: Float64Array } | undefined;
+  let result: { y: Float64Array[]; theta: Float64Array; bound: Float64Array; gap: Float64Array } | undefined;
   let nextCheck = Math.min(maxSteps, Math.max(2 * kk + 10, 20));
   const g = async (x: Float64Array): Promise<Float64Array> => {
     const mat = fromColumns([x], m);
@@ -97,15 +108,35 @@ export async function topSingular(op: LinearOperator, k: number, options: TopSin
     }
     beta.push(bnext);
   }
-  const { y, theta, bound } = result!;
+  const { y, theta, gap } = result!;
+  let bound = result!.bound;
   const u: Float64Array[] = [];
   const s = new Float64Array(y.length);
   for (let j = 0; j < y.length; j++) {
     u.push(combine(Q, y[j]!, m));
     s[j] = Math.sqrt(Math.max(theta[j]!, 0));
   }
-  const vt = columnsOf(await op.applyTranspose(fromColumns(u, m)));
+  const certify = options.certify;
+  const vtMat = await (certify ?? op).applyTranspose(fromColumns(u, m));
   products += u.length;
+  if (certify) {
+    // Explicit f64 residual of W·Wᵀ at each Ritz pair, over the Ritz gap (Davis–Kahan).
+    const ww = await certify.apply(vtMat);
+    products += u.length;
+    const k = u.length;
+    bound = new Float64Array(k);
+    for (let j = 0; j < k; j++) {
+      let ss = 0;
+      const uj = u[j]!;
+      for (let i = 0; i < m; i++) {
+        const d = ww.data[i * k + j]! - theta[j]! * uj[i]!;
+        ss += d * d;
+      }
+      const g = gap[j]!;
+      bound[j] = g > 0 ? Math.min(1, (Math.sqrt(ss) + 64 * 2 ** -52 * Math.abs(theta[0] ?? 0)) / g) : 1;
+    }
+  }
+  const vt = columnsOf(vtMat);
   const v = vt.map((col, j) => {
     const sigma = s[j]!;
     if (sigma > 0) for (let t = 0; t < col.length; t++) col[t] = col[t]! / sigma;
@@ -121,7 +152,7 @@ function normalise(v: Float64Array): void {
 }
 
 /** Ritz pairs of the Lanczos tridiagonal: top `count` eigenvectors (in the Lanczos basis), values, angle bounds. */
-function ritz(alpha: readonly number[], beta: readonly number[], lastBeta: number, count: number): { y: Float64Array[]; theta: Float64Array; bound: Float64Array } {
+function ritz(alpha: readonly number[], beta: readonly number[], lastBeta: number, count: number): { y: Float64Array[]; theta: Float64Array; bound: Float64Array; gap: Float64Array } {
   const s = alpha.length;
   const T = new Float64Array(s * s);
   for (let i = 0; i < s; i++) {
@@ -137,14 +168,16 @@ function ritz(alpha: readonly number[], beta: readonly number[], lastBeta: numbe
   const lambda1 = Math.max(Math.abs(eig.values[0] ?? 0), 1e-300);
   const floor = 64 * 2 ** -52 * lambda1;
   const bound = new Float64Array(c);
+  const gaps = new Float64Array(c);
   for (let j = 0; j < c; j++) {
     const residual = Math.abs(lastBeta * eig.vectors[j]![s - 1]!);
     let gap = Infinity;
     for (let i = 0; i < s; i++) if (i !== j) gap = Math.min(gap, Math.abs(eig.values[j]! - eig.values[i]!));
     if (s === 1) gap = Math.abs(eig.values[0]!);
+    gaps[j] = gap > floor ? gap : 0;
     bound[j] = gap > floor ? Math.min(1, (residual + floor) / gap) : 1;
   }
-  return { y: eig.vectors.slice(0, c), theta: Float64Array.from(theta), bound };
+  return { y: eig.vectors.slice(0, c), theta: Float64Array.from(theta), bound, gap: gaps };
 }
 
 /** Flip (u, v) so that the largest-|·| entry of u is positive (§6.2 step 4). */
@@ -155,4 +188,16 @@ export function normaliseSign(u: Float64Array, v: Float64Array): void {
     for (let i = 0; i < u.length; i++) u[i] = -u[i]!;
     for (let i = 0; i < v.length; i++) v[i] = -v[i]!;
   }
+}
+
+/** Σ_i coeff[i]·basis[i] (a Ritz vector from the Lanczos basis). */
+function combine(basis: readonly Float64Array[], coeff: Float64Array, length: number): Float64Array {
+  const out = new Float64Array(length);
+  for (let i = 0; i < basis.length; i++) {
+    const c = coeff[i]!;
+    if (c === 0) continue;
+    const b = basis[i]!;
+    for (let k = 0; k < length; k++) out[k] = out[k]! + c * b[k]!;
+  }
+  return out;
 }

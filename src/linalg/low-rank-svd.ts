@@ -35,8 +35,9 @@ function allFinite(d: Float64Array): boolean {
 }
 
 function frob(M: Mat): number {
+  const d = M.data;
   let s = 0;
-  for (const v of M.data) s += v * v;
+  for (let i = 0; i < d.length; i++) s += d[i]! * d[i]!;
   return Math.sqrt(s);
 }
 
@@ -86,12 +87,13 @@ export function lowRankSvd(terms: readonly LowRankTerm[], options: LowRankSvdOpt
   for (const t of terms) {
     const r = t.B.cols;
     const w = t.weight;
+    const src = t.B.data;
     // Blocked transpose (a block of rows stays in L1 while its r columns are written).
     for (let i0 = 0; i0 < m; i0 += 256) {
       const i1 = Math.min(m, i0 + 256);
       for (let j = 0; j < r; j++) {
         const out = (offset + j) * m;
-        for (let i = i0; i < i1; i++) bCols[out + i] = w * t.B.data[i * r + j]!;
+        for (let i = i0; i < i1; i++) bCols[out + i] = w * src[i * r + j]!;
       }
     }
     aCols.set(t.A.data, offset * n);
@@ -106,12 +108,15 @@ export function lowRankSvd(terms: readonly LowRankTerm[], options: LowRankSvdOpt
   const kB = RB.rows;
   const kA = RA.rows;
   const K = zeros(kB, kA);
+  const rb = RB.data;
+  const ra = RA.data;
+  const kd = K.data;
   for (let i = 0; i < kB; i++) {
     for (let j = 0; j < kA; j++) {
       let s = 0;
       // R_B[i, c] = 0 for c < i, R_A[j, c] = 0 for c < j.
-      for (let c = Math.max(i, j); c < R; c++) s += RB.data[i * R + c]! * RA.data[j * R + c]!;
-      K.data[i * kA + j] = s;
+      for (let c = Math.max(i, j); c < R; c++) s += rb[i * R + c]! * ra[j * R + c]!;
+      kd[i * kA + j] = s;
     }
   }
   const core = svdSmall(K);

@@ -5,9 +5,9 @@
 /** Canonicalises b and a in place. Returns false (and leaves them) when the unit is zero. */
 export function canonicalizeUnit(b: Float64Array, a: Float64Array): boolean {
   let nb = 0;
-  for (const v of b) nb += v * v;
+  for (let i = 0; i < b.length; i++) nb += b[i]! * b[i]!;
   let na = 0;
-  for (const v of a) na += v * v;
+  for (let i = 0; i < a.length; i++) na += a[i]! * a[i]!;
   nb = Math.sqrt(nb);
   na = Math.sqrt(na);
   if (nb === 0 || na === 0) return false;
@@ -34,7 +34,7 @@ export function canonicalizeUnit(b: Float64Array, a: Float64Array): boolean {
 export function normalizeParts(b: Float64Array, a: Float64Array): void {
   for (const v of [b, a]) {
     let s = 0;
-    for (const x of v) s += x * x;
+    for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
     const norm = Math.sqrt(s) + 1e-8;
     for (let i = 0; i < v.length; i++) v[i] = v[i]! / norm;
   }

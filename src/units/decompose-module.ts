@@ -39,17 +39,25 @@ export function decomposeModule(module: string, sources: readonly UnitSource[], 
     const r = src.A.rows;
     const root = Math.sqrt(Math.abs(src.scale));
     const signScale = Math.sign(src.scale) || 1;
+    const bData = src.B.data;
+    const aData = src.A.data;
+    const fb = root * signScale * src.weight;
     for (let i = 0; i < r; i++) {
       const b = new Float64Array(m);
       const a = new Float64Array(n);
-      for (let row = 0; row < m; row++) b[row] = src.B.data[row * r + i]! * root * signScale * src.weight;
-      for (let col = 0; col < n; col++) a[col] = src.A.data[i * n + col]! * root;
-      let isZero = true;
       let bz = true;
-      for (const v of b) if (v !== 0) bz = false;
+      for (let row = 0; row < m; row++) {
+        const v = bData[row * r + i]! * fb;
+        b[row] = v;
+        if (v !== 0) bz = false;
+      }
       let az = true;
-      for (const v of a) if (v !== 0) az = false;
-      isZero = bz || az;
+      for (let col = 0; col < n; col++) {
+        const v = aData[i * n + col]! * root;
+        a[col] = v;
+        if (v !== 0) az = false;
+      }
+      const isZero = bz || az;
       if (isZero && options.dropZero) continue;
       if (options.feature === 'canonical') canonicalizeUnit(b, a);
       bs.push(b);
@@ -60,10 +68,14 @@ export function decomposeModule(module: string, sources: readonly UnitSource[], 
   const p = ids.length;
   const B = zeros(m, p);
   const A = zeros(p, n);
-  for (let j = 0; j < p; j++) {
-    const b = bs[j]!;
-    for (let row = 0; row < m; row++) B.data[row * p + j] = b[row]!;
-    A.data.set(as[j]!, j * n);
+  // Blocked transpose of the unit columns into row-major B (a block of rows stays in cache).
+  for (let r0 = 0; r0 < m; r0 += 256) {
+    const r1 = Math.min(m, r0 + 256);
+    for (let j = 0; j < p; j++) {
+      const b = bs[j]!;
+      for (let row = r0; row < r1; row++) B.data[row * p + j] = b[row]!;
+    }
   }
+  for (let j = 0; j < p; j++) A.data.set(as[j]!, j * n);
   return { module, feature: options.feature, ids, B, A };
 }

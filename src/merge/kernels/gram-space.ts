@@ -7,6 +7,9 @@
 // (‖X − Y‖² when X ≈ Y), so those are recomputed exactly: columns whose A rows are bitwise
 // identical are combined explicitly (Σ d·b, elementwise, no cancellation of squares), exact
 // zeros dropped, and the remainder goes through the joint Householder QR (src/linalg/qr.ts).
+// Terms that reuse another's factors (same A row bitwise, B column a multiple of the other's to a
+// few rounding units, as cat's output does) fold into one coefficient first, so the Gram matrices
+// span only distinct rank-one terms and such merges cancel in the coefficients, not in squares.
 import type { Mat } from '../../tensor/matrix.ts';
 import { extractR, householderInPlace } from '../../linalg/qr.ts';
 
@@ -21,6 +24,10 @@ export interface GramTerm {
 export const CANCELLATION_FRACTION = 1e-6;
 
 const TRANSPOSE_BLOCK = 256;
+
+const EPS = 2.220446049250313e-16;
+/** Rounding units per entry within which a B column counts as a multiple of another. */
+const ALIAS_ULPS = 4;
 
 /**
  * Gram matrix of c rows of length L packed in `rows` (row a at a·L):
@@ -129,27 +136,28 @@ export function gramSpace(terms: readonly GramTerm[]): GramSpace {
     for (let j = 0; j < r; j++) termOf[offset + j] = ti;
     offset += r;
   });
-  const GB = gramOfRows(bRows, c, m);
-  const GA = gramOfRows(aRows, c, n);
-  const H = new Float64Array(c * c);
-  for (let i = 0; i < H.length; i++) H[i] = GB[i]! * GA[i]!;
 
-  // Groups of columns whose A rows are bitwise identical (e.g. cat's output rows are the inputs').
+  // 1. Groups of columns whose A rows are bitwise identical (cat's and linear's output rows are
+  //    the inputs' rows). groupOf[a] is the first column of a's group.
   const groupOf = new Int32Array(c);
   {
     const byKey = new Map<string, number[]>();
     for (let a = 0; a < c; a++) {
       const row = aRows.subarray(a * n, (a + 1) * n);
-      let h = 0;
-      for (let i = 0; i < n; i += 7) h = (h * 31 + row[i]! * 1e9) % 1e15;
-      const key = `${GA[a * c + a]}|${h}`;
+      let h1 = 0;
+      let h2 = 0;
+      for (let i = 0; i < n; i++) {
+        h1 += row[i]!;
+        h2 += row[i]! * ((i % 13) + 1);
+      }
+      const key = `${h1}|${h2}`;
       const list = byKey.get(key) ?? [];
       let found = -1;
       for (const b of list) {
         const other = aRows.subarray(b * n, (b + 1) * n);
         let same = true;
         for (let i = 0; i < n; i++) {
-          if (!Object.is(row[i], other[i])) {
+          if (row[i] !== other[i]) {
             same = false;
             break;
           }
@@ -164,17 +172,75 @@ export function gramSpace(terms: readonly GramTerm[]): GramSpace {
       byKey.set(key, list);
     }
   }
+  // 2. Aliases: a column whose A row equals its group head's and whose B column is λ times the
+  //    head's, to within ALIAS_ULPS rounding units per entry, is the head's rank-one term times λ.
+  //    Aliases fold into the head's coefficient, so the Gram matrices only span distinct terms
+  //    and a merge that reuses input factors (cat) cancels in the coefficients, not in squares.
+  const baseOf = new Int32Array(c);
+  const lambda = new Float64Array(c).fill(1);
+  for (let a = 0; a < c; a++) {
+    baseOf[a] = a;
+    const g = groupOf[a]!;
+    if (g === a) continue;
+    const head = bRows.subarray(g * m, (g + 1) * m);
+    const col = bRows.subarray(a * m, (a + 1) * m);
+    let p = 0;
+    for (let i = 1; i < m; i++) if (Math.abs(head[i]!) > Math.abs(head[p]!)) p = i;
+    if (head[p] === 0) continue;
+    const l = col[p]! / head[p]!;
+    let ok = Number.isFinite(l);
+    for (let i = 0; ok && i < m; i++) {
+      const v = col[i]!;
+      if (Math.abs(v - l * head[i]!) > ALIAS_ULPS * EPS * Math.abs(v)) ok = false;
+    }
+    if (ok) {
+      baseOf[a] = g;
+      lambda[a] = l;
+    }
+  }
+  const bases: number[] = [];
+  const slot = new Int32Array(c).fill(-1);
+  for (let a = 0; a < c; a++) {
+    if (baseOf[a] === a) {
+      slot[a] = bases.length;
+      bases.push(a);
+    }
+  }
+  const ce = bases.length;
+  // Compact copies only when some column folded away (bases is then a strict subsequence).
+  const compact = ce < c;
+  const bBase = compact ? new Float64Array(ce * m) : bRows;
+  const aBase = compact ? new Float64Array(ce * n) : aRows;
+  if (compact) {
+    bases.forEach((a, k) => {
+      bBase.set(bRows.subarray(a * m, (a + 1) * m), k * m);
+      aBase.set(aRows.subarray(a * n, (a + 1) * n), k * n);
+    });
+  }
+  const GB = gramOfRows(bBase, ce, m);
+  const GA = gramOfRows(aBase, ce, n);
+  const H = new Float64Array(ce * ce);
+  for (let i = 0; i < H.length; i++) H[i] = GB[i]! * GA[i]!;
 
-  const quadratic = (x: readonly number[], y: readonly number[]): { value: number; magnitude: number } => {
+  /** Coefficient of each distinct term: Σ over its aliases of coef(term)·λ. */
+  const effective = (coefs: readonly number[]): Float64Array => {
+    const d = new Float64Array(ce);
+    for (let a = 0; a < c; a++) {
+      const x = coefs[termOf[a]!]!;
+      if (x !== 0) d[slot[baseOf[a]!]!]! += x * lambda[a]!;
+    }
+    return d;
+  };
+  const quadratic = (x: Float64Array, y: Float64Array): { value: number; magnitude: number } => {
     let value = 0;
     let magnitude = 0;
-    for (let a = 0; a < c; a++) {
-      const xa = x[termOf[a]!]!;
+    for (let a = 0; a < ce; a++) {
+      const xa = x[a]!;
       if (xa === 0) continue;
-      for (let b = 0; b < c; b++) {
-        const yb = y[termOf[b]!]!;
+      for (let b = 0; b < ce; b++) {
+        const yb = y[b]!;
         if (yb === 0) continue;
-        const v = xa * yb * H[a * c + b]!;
+        const v = xa * yb * H[a * ce + b]!;
         value += v;
         magnitude += Math.abs(v);
       }
@@ -182,20 +248,20 @@ export function gramSpace(terms: readonly GramTerm[]): GramSpace {
     return { value, magnitude };
   };
 
-  /** Exact-path norm: combine columns sharing an A row, drop exact zeros, joint Householder QR. */
-  const exactNorm = (coefs: readonly number[]): number => {
+  /** Exact-path norm: combine distinct terms sharing an A row, drop exact zeros, joint Householder QR. */
+  const exactNorm = (d: Float64Array): number => {
     const combined = new Map<number, Float64Array>();
-    for (let a = 0; a < c; a++) {
-      const d = coefs[termOf[a]!]!;
-      if (d === 0) continue;
-      const g = groupOf[a]!;
+    for (let k = 0; k < ce; k++) {
+      const x = d[k]!;
+      if (x === 0) continue;
+      const g = groupOf[bases[k]!]!;
       let col = combined.get(g);
       if (!col) {
         col = new Float64Array(m);
         combined.set(g, col);
       }
-      const src = bRows.subarray(a * m, (a + 1) * m);
-      for (let i = 0; i < m; i++) col[i]! += d * src[i]!;
+      const src = bBase.subarray(k * m, (k + 1) * m);
+      for (let i = 0; i < m; i++) col[i]! += x * src[i]!;
     }
     const live = [...combined.entries()].filter(([, col]) => col.some((v) => v !== 0));
     const k = live.length;
@@ -221,14 +287,15 @@ export function gramSpace(terms: readonly GramTerm[]): GramSpace {
 
   return {
     inner(x, y) {
-      return c === 0 ? 0 : quadratic(x, y).value;
+      return ce === 0 ? 0 : quadratic(effective(x), effective(y)).value;
     },
     norm(coefs) {
-      if (c === 0) return 0;
-      const { value, magnitude } = quadratic(coefs, coefs);
+      if (ce === 0) return 0;
+      const d = effective(coefs);
+      const { value, magnitude } = quadratic(d, d);
       if (magnitude === 0) return 0;
       if (value > CANCELLATION_FRACTION * magnitude) return Math.sqrt(value);
-      return exactNorm(coefs);
+      return exactNorm(d);
     },
   };
 }

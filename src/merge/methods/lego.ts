@@ -67,10 +67,17 @@ export const legoMethod: MergeMethodDescriptor = {
     const d = m + n;
     // Member vectors u = [b; a] (rows), and the clustering features.
     const unsorted = zeros(count, d);
-    for (let j = 0; j < count; j++) {
-      for (let row = 0; row < m; row++) unsorted.data[j * d + row] = pool.B.data[row * count + j]!;
-      unsorted.data.set(pool.A.data.subarray(j * n, (j + 1) * n), j * d + m);
+    const poolB = pool.B.data;
+    const u = unsorted.data;
+    // Blocked transpose of B's columns (a block of rows stays in cache across the units).
+    for (let r0 = 0; r0 < m; r0 += 256) {
+      const r1 = Math.min(m, r0 + 256);
+      for (let j = 0; j < count; j++) {
+        const o = j * d;
+        for (let row = r0; row < r1; row++) u[o + row] = poolB[row * count + j]!;
+      }
     }
+    for (let j = 0; j < count; j++) u.set(pool.A.data.subarray(j * n, (j + 1) * n), j * d + m);
     // Seeded inits see the units in a canonical order (lexicographic on the unit vectors), so
     // neither input order nor rank order inside an input can change the result.
     const order = Array.from({ length: count }, (_, j) => j);
@@ -108,9 +115,12 @@ export const legoMethod: MergeMethodDescriptor = {
     const memberNormInf = new Float64Array(k);
     const memberNormB = new Float64Array(k);
     const memberNormA = new Float64Array(k);
+    const md = members.data;
     for (let i = 0; i < count; i++) {
       const j = result.labels[i]!;
-      for (let t = 0; t < d; t++) sums[j * d + t]! += members.data[i * d + t]!;
+      const o = j * d;
+      const src = i * d;
+      for (let t = 0; t < d; t++) sums[o + t]! += md[src + t]!;
       memberNorm2[j]! += norm2(members.data, i * d, (i + 1) * d);
       memberNormInf[j]! += normInf(members.data, i * d, (i + 1) * d);
       memberNormB[j]! += norm2(members.data, i * d, i * d + m);
@@ -125,7 +135,8 @@ export const legoMethod: MergeMethodDescriptor = {
     const gammas: number[] = [];
     live.forEach((j, out) => {
       const size = result.clusterSizes[j]!;
-      const c = sums.subarray(j * d, (j + 1) * d).map((v) => v / size);
+      const c = new Float64Array(d);
+      for (let t = 0; t < d; t++) c[t] = sums[j * d + t]! / size;
       let gb = 1;
       let ga = 1;
       switch (p.paramReweight) {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runAnalysis, analyze, type AnalyzeEvent } from '../../../src/diagnostics/index.ts';
+import { defaultBackend } from '../../../src/compute/default-backend.ts';
 import { scanModuleIntruders } from '../../../src/diagnostics/intruder-scan.ts';
 import { memoryBasisCache } from '../../../src/diagnostics/base-basis.ts';
 import { validateReport } from '../../../src/report/schema.ts';
@@ -75,7 +76,8 @@ describe('analyze() with a base checkpoint', () => {
     expect(totals.modules).toBe(2);
     expect(totals.counts[0]!.intruders).toBe(report.modules.reduce((acc, m) => acc + (m.intruders?.counts[0]!.intruders ?? 0), 0));
     expect(totals.byLayer.map((b) => [b.layer, b.moduleType])).toEqual([[0, 'c_attn'], [0, 'q_proj']]);
-    expect(report.backend).toMatch(/ts-f64/);
+    const selected = await defaultBackend();
+    expect(report.backend).toContain(`${selected.description.name} — ${selected.description.device}`);
     expect(report.inputs.adapters[0]!.sha256[0]!.sha256).toHaveLength(64);
   });
 
