@@ -40,6 +40,7 @@ if (job === 'make') {
     svd16: ['svd', { rank: 16 }, ['*']],
     lego16: ['lego', { k: 16 }, ['*']],
     ties16: ['ties', { density: 0.2, rank: 16 }, ['*.q_proj', '*.down_proj']],
+    tiesq: ['ties', { density: 0.2, rank: 16 }, ['*.q_proj']],
   };
   const [method, params, include] = jobs[job]!;
   const recipe = { method, params, inputs: [0, 1, 2, 3].map((t) => ({ path: join(dir, `in${t}`) })), modules: { include }, output: { dtype } } as RecipeInput;

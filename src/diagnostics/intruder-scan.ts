@@ -108,13 +108,18 @@ async function scan(W0: Mat, B: Mat, A: Mat, scale: number, options: IntruderSca
   const delta = lowRankOperator(B, A, scale);
   const tunedFast = sumOperator(products.fast, delta);
   const tunedExact = products.exact === products.fast ? tunedFast : sumOperator(products.exact, delta);
-  const tuned = await topSingular(tunedFast, k, {
+  let tuned = await topSingular(tunedFast, k, {
     seed: options.seed,
     signal: options.signal,
     angleTolerance: 1e-9,
     epsilon: products.epsilon,
     ...(tunedExact === tunedFast ? {} : { certify: tunedExact }),
   });
+  // f32 iterations leave the tuned vectors within their (f64-certified) angle bound of the true
+  // ones, so even the full basis decides them only up to that margin; a vector still undecided
+  // there has its triplets recomputed in f64, after which the full route needs no margin.
+  let tunedIsF64 = tunedExact === tunedFast;
+  let tunedIterations = tuned.iterations;
   const cached = await options.cache.get(options.baseKey);
   let decompositions = 0;
   let basis: BaseBasis;
@@ -152,7 +157,11 @@ async function scan(W0: Mat, B: Mat, A: Mat, scale: number, options: IntruderSca
     throwIfAborted(options.signal, 'intruder scan');
     const b = basis;
     bounds = tuned.u.map((u, j) =>
-      withQuadrature(cosineBounds(u, b.vectors, b.complete, b.complete ? 0 : tuned.angleBound[j]! + b.angleBound + 1e-13), j, b),
+      withQuadrature(
+        cosineBounds(u, b.vectors, b.complete, b.complete ? (tunedIsF64 ? 0 : tuned.angleBound[j]!) : tuned.angleBound[j]! + b.angleBound + 1e-13),
+        j,
+        b,
+      ),
     );
     bounds.forEach((bd, j) => {
       if (routes[j] === undefined && decidedAll(bd)) routes[j] = b.complete ? 'full-svd' : 'partial-basis';
@@ -182,7 +191,14 @@ async function scan(W0: Mat, B: Mat, A: Mat, scale: number, options: IntruderSca
       });
       undecided = undecided.filter((j) => routes[j] === undefined);
     }
-    if (undecided.length === 0 || b.complete) break;
+    if (undecided.length === 0) break;
+    if (b.complete) {
+      if (tunedIsF64) break;
+      tuned = await topSingular(tunedExact, k, { seed: options.seed, signal: options.signal, angleTolerance: 1e-9 });
+      tunedIsF64 = true;
+      tunedIterations += tuned.iterations;
+      continue;
+    }
     // Growing the partial basis costs a subspace iteration of width ~2K per step; past p/16 the
     // dense eigen-decomposition is cheaper than another growth step.
     const next = b.vectors.length * 4;
@@ -234,7 +250,7 @@ async function scan(W0: Mat, B: Mat, A: Mat, scale: number, options: IntruderSca
       decompositions,
       fullSvd: basis.complete,
     },
-    tunedIterations: tuned.iterations,
+    tunedIterations,
     quadratureSteps,
     triplets: { u: tuned.u, s: tuned.s, v: tuned.v },
   };

@@ -1,29 +1,14 @@
-// `awb analyze` through main([...], fakeIo): reports written, summary lines, the disk cache
+// `awb analyze` through main([...], fakeCliIo): reports written, summary lines, the disk cache
 // answering a second run, mitigation, and argument errors as one line with their code.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
-import type { CliIo } from '../../src/cli/command.ts';
 import { validateReport } from '../../src/report/schema.ts';
 import { TOOL_VERSION } from '../../src/version.ts';
 import { loadAdapter } from '../../src/adapter/load-adapter.ts';
-
-const ROOT = join(import.meta.dirname, '..', '..');
-
-function fakeIo(): { io: CliIo; out: () => string; err: () => string } {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    stdout: { write: (t: string) => out.push(t), isTTY: false },
-    stderr: { write: (t: string) => err.push(t), isTTY: false },
-    env: {},
-    cwd: ROOT,
-    signal: new AbortController().signal,
-  };
-  return { io, out: () => out.join(''), err: () => err.join('') };
-}
+import { fakeCliIo } from '../helpers/cli-io.ts';
 
 let dir = '';
 beforeAll(async () => {
@@ -37,7 +22,7 @@ describe('awb analyze', () => {
   it('with --base writes JSON, HTML and Markdown; a second run on the same base is answered by the cache', async () => {
     const cache = join(dir, 'cache');
     const args = ['analyze', '--adapter', 'fixtures/real/tinygpt2-ih', '--base', 'fixtures/real/base-tinygpt2', '--cache-dir', cache, '--quiet'];
-    const first = fakeIo();
+    const first = fakeCliIo();
     const json = join(dir, 'r.json');
     expect(await main([...args, '--json', json, '--html', join(dir, 'r.html'), '--md', join(dir, 'r.md')], first.io)).toBe(0);
     expect(first.out()).toContain(`adapter-workbench ${TOOL_VERSION} · analyze`);
@@ -46,7 +31,7 @@ describe('awb analyze', () => {
     expect(report.settings.cacheDir).toBe(cache);
     expect((await readFile(join(dir, 'r.html'), 'utf8')).length).toBeGreaterThan(500_000);
     expect(await readFile(join(dir, 'r.md'), 'utf8')).toContain('## Intruder dimensions');
-    const second = fakeIo();
+    const second = fakeCliIo();
     const json2 = join(dir, 'r2.json');
     expect(await main([...args, '--json', json2], second.io)).toBe(0);
     expect(second.out()).toContain('6 from cache');
@@ -56,13 +41,13 @@ describe('awb analyze', () => {
   });
 
   it('without a base compares two adapters and prints the overlap', async () => {
-    const { io, out } = fakeIo();
+    const { io, out } = fakeCliIo();
     expect(await main(['analyze', 'fixtures/real/gemma3-logo', 'fixtures/real/gemma3-svg-main', '--modules', 'layers.0.', '--quiet', '--no-cache'], io)).toBe(0);
     expect(out()).toMatch(/overlap {3}gemma3-logo ↔ gemma3-svg-main: column \d\.\d{4}, row \d\.\d{4}, sign conflict \d\.\d{4} over 2 modules/);
   });
 
   it('--mitigate writes a PEFT adapter that loads back', async () => {
-    const { io, out } = fakeIo();
+    const { io, out } = fakeCliIo();
     const target = join(dir, 'mitigated');
     expect(await main(['analyze', '--adapter', 'fixtures/real/tinygpt2-ih', '--base', 'fixtures/real/base-tinygpt2', '--no-cache', '--quiet', '--mitigate', target, '--lambda', '0'], io)).toBe(0);
     expect(out()).toMatch(/mitigate {2}λ=0, ε=0\.5: \d+ of 6 modules changed/);
@@ -73,14 +58,14 @@ describe('awb analyze', () => {
 
   it('refuses bad arguments with INVALID_ARGUMENT and exit code 2', async () => {
     for (const args of [['analyze'], ['analyze', 'x', '--route', 'fast'], ['analyze', 'x', '--epsilon', 'abc'], ['analyze', 'x', '--mitigate', 'out']]) {
-      const { io, err } = fakeIo();
+      const { io, err } = fakeCliIo();
       expect(await main(args, io)).toBe(2);
       expect(err()).toMatch(/^error \[INVALID_ARGUMENT\]/);
     }
   });
 
   it('a missing adapter path is one line with its code, no stack trace', async () => {
-    const { io, err } = fakeIo();
+    const { io, err } = fakeCliIo();
     expect(await main(['analyze', 'fixtures/real/does-not-exist', '--quiet', '--no-cache'], io)).toBe(1);
     expect(err().split('\n').filter(Boolean)).toHaveLength(1);
     expect(err()).toMatch(/^error \[[A-Z_]+\]/);

@@ -1,26 +1,13 @@
-// `awb merge` through main([...], fakeIo): recipe and flag forms, --json, errors, Ctrl-C.
+// `awb merge` through main([...], fakeCliIo): recipe and flag forms, --json, errors, Ctrl-C.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.ts';
-import type { CliIo } from '../../src/cli/command.ts';
 import { floatTensor, writeSafetensors } from '../../src/safetensors/writer.ts';
 import { loadAdapter } from '../../src/adapter/load-adapter.ts';
 import { createRng } from '../../src/util/rng.ts';
-
-function fakeIo(cwd: string, signal: AbortSignal = new AbortController().signal, isTTY = false) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    stdout: { write: (t: string) => out.push(t), isTTY: false },
-    stderr: { write: (t: string) => err.push(t), isTTY },
-    env: {},
-    cwd,
-    signal,
-  };
-  return { io, out: () => out.join(''), err: () => err.join('') };
-}
+import { fakeCliIo } from '../helpers/cli-io.ts';
 
 let dir: string;
 async function peftFolder(name: string, seed: number, base = 'tiny/base', r = 4): Promise<void> {
@@ -52,7 +39,7 @@ afterAll(async () => {
 
 describe('awb merge', () => {
   it('merges with flags: --method lego --k 4 --weights, prints a summary and writes a loadable adapter', async () => {
-    const f = fakeIo(dir);
+    const f = fakeCliIo({ cwd: dir });
     const code = await main(['merge', '--method', 'lego', '--k', '4', 'A', 'B', 'C', '--weights', '1,0.5,0.25', '-o', 'out-lego', '--seed', '3'], f.io);
     expect(code, f.err()).toBe(0);
     expect(f.out()).toMatch(/merged 2 modules of 3 inputs with lego → out-lego \(rank 4, F32\)/);
@@ -66,7 +53,7 @@ describe('awb merge', () => {
 
   it('runs a YAML recipe with paths relative to the recipe, and --json gives NDJSON progress and a JSON result', async () => {
     await writeFile(join(dir, 'r.yaml'), 'method: svd\nparams: {rank: 3}\ninputs:\n  - path: A\n  - path: B\n    weight: -1\noutput: {dtype: BF16}\nseed: 5\n');
-    const f = fakeIo('/');
+    const f = fakeCliIo({ cwd: '/' });
     const code = await main(['merge', join(dir, 'r.yaml'), '-o', join(dir, 'out-svd'), '--json'], f.io);
     expect(code, f.err()).toBe(0);
     const result = JSON.parse(f.out());
@@ -79,22 +66,22 @@ describe('awb merge', () => {
   });
 
   it('draws a progress bar on a TTY', async () => {
-    const f = fakeIo(dir, undefined, true);
+    const f = fakeCliIo({ cwd: dir, stderrIsTTY: true });
     expect(await main(['merge', '--method', 'cat', 'A', 'B', '-o', 'out-tty'], f.io)).toBe(0);
     expect(f.err()).toContain('2/2');
   });
 
   it('reports clear errors with codes: unknown method, base mismatch, bad weights', async () => {
-    const a = fakeIo(dir);
+    const a = fakeCliIo({ cwd: dir });
     expect(await main(['merge', '--method', 'soup', 'A', 'B', '-o', 'x1'], a.io)).toBe(1);
     expect(a.err()).toContain('MERGE_METHOD_UNKNOWN');
-    const b = fakeIo(dir);
+    const b = fakeCliIo({ cwd: dir });
     expect(await main(['merge', '--method', 'cat', 'A', 'Other', '-o', 'x2'], b.io)).toBe(1);
     expect(b.err()).toMatch(/MERGE_BASE_MISMATCH.*another\/model/);
-    const c = fakeIo(dir);
+    const c = fakeCliIo({ cwd: dir });
     expect(await main(['merge', '--method', 'cat', 'A', 'B', '--weights', '1', '-o', 'x3'], c.io)).toBe(2);
     expect(c.err()).toContain('INVALID_ARGUMENT');
-    const d = fakeIo(dir);
+    const d = fakeCliIo({ cwd: dir });
     expect(await main(['merge', '--method', 'lego', '--k', '0', 'A', 'B', '-o', 'x4'], d.io)).toBe(1);
     expect(d.err()).toContain('MERGE_PARAM_INVALID');
     expect((await readdir(dir)).filter((n) => /^x\d$/.test(n))).toEqual([]);
@@ -103,7 +90,7 @@ describe('awb merge', () => {
   it('Ctrl-C (io.signal) leaves no partial output', async () => {
     const controller = new AbortController();
     controller.abort();
-    const f = fakeIo(dir, controller.signal);
+    const f = fakeCliIo({ cwd: dir, signal: controller.signal });
     expect(await main(['merge', '--method', 'cat', 'A', 'B', '-o', 'out-abort'], f.io)).toBe(1);
     expect(f.err()).toContain('ABORTED');
     expect((await readdir(dir)).filter((n) => n.includes('out-abort'))).toEqual([]);

@@ -1,27 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main.ts';
-import type { CliIo } from '../../../src/cli/command.ts';
 import { TOOL_VERSION } from '../../../src/version.ts';
-
-function fakeIo(env: Record<string, string | undefined> = {}): CliIo & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    stdout: { write: (t: string) => (out += t) },
-    stderr: { write: (t: string) => (err += t) },
-    env,
-    cwd: process.cwd(),
-    signal: new AbortController().signal,
-    out: () => out,
-    err: () => err,
-  };
-}
+import { fakeCliIo } from '../../helpers/cli-io.ts';
 
 describe('awb doctor', () => {
   it('reports Node, tool version, CPU and every backend candidate as JSON', async () => {
-    const io = fakeIo();
-    expect(await main(['doctor', '--json'], io)).toBe(0);
-    const report = JSON.parse(io.out());
+    const cli = fakeCliIo();
+    expect(await main(['doctor', '--json'], cli.io)).toBe(0);
+    const report = JSON.parse(cli.out());
     expect(report.tool.version).toBe(TOOL_VERSION);
     expect(report.node.version).toBe(process.version);
     expect(report.cpu.cores).toBeGreaterThan(0);
@@ -40,31 +26,31 @@ describe('awb doctor', () => {
   });
 
   it('honours AWB_BACKEND and prints a readable table', async () => {
-    const io = fakeIo({ AWB_BACKEND: 'ts' });
-    expect(await main(['doctor'], io)).toBe(0);
-    expect(io.out()).toContain(`adapter-workbench ${TOOL_VERSION}`);
-    expect(io.out()).toMatch(/chosen backend: ts — CPU \(TypeScript, f64/);
-    expect(io.out()).toMatch(/\* ts /);
+    const cli = fakeCliIo({ env: { AWB_BACKEND: 'ts' } });
+    expect(await main(['doctor'], cli.io)).toBe(0);
+    expect(cli.out()).toContain(`adapter-workbench ${TOOL_VERSION}`);
+    expect(cli.out()).toMatch(/chosen backend: ts — CPU \(TypeScript, f64/);
+    expect(cli.out()).toMatch(/\* ts /);
   });
 
   it('exits 1 and still lists the candidates when the requested backend cannot load', async () => {
-    const probe = fakeIo();
-    await main(['doctor', '--json'], probe);
+    const probe = fakeCliIo();
+    await main(['doctor', '--json'], probe.io);
     if (JSON.parse(probe.out()).backends.some((c: { name: string; available: boolean }) => c.name === 'tensorflow' && c.available)) {
       console.log('[doctor] tfjs-node is installed here; the unavailable case is not exercised');
       return;
     }
-    const io = fakeIo();
-    expect(await main(['doctor', '--json', '--backend', 'tensorflow'], io)).toBe(1);
-    const report = JSON.parse(io.out());
+    const cli = fakeCliIo();
+    expect(await main(['doctor', '--json', '--backend', 'tensorflow'], cli.io)).toBe(1);
+    const report = JSON.parse(cli.out());
     expect(report.chosen).toBeNull();
     expect(report.error.code).toBe('BACKEND_UNAVAILABLE');
     expect(report.backends).toHaveLength(6);
   });
 
   it('rejects an unknown backend name with BACKEND_UNKNOWN', async () => {
-    const io = fakeIo();
-    expect(await main(['doctor', '--backend', 'cuda'], io)).toBe(1);
-    expect(io.err()).toContain('error [BACKEND_UNKNOWN]');
+    const cli = fakeCliIo();
+    expect(await main(['doctor', '--backend', 'cuda'], cli.io)).toBe(1);
+    expect(cli.err()).toContain('error [BACKEND_UNKNOWN]');
   });
 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { fromRows } from '../../../src/tensor/matrix.ts';
 import { scanModuleIntruders } from '../../../src/diagnostics/intruder-scan.ts';
 import { memoryBasisCache } from '../../../src/diagnostics/base-basis.ts';
+import { selectBackend } from '../../../src/compute/select-backend.ts';
 import { cosineBounds, decide } from '../../../src/diagnostics/certified-decision.ts';
 
 interface GoldenCase {
@@ -120,5 +121,32 @@ describe('the auto route avoids the full SVD where it can prove the answer', () 
     expect(routes['partial-basis']).toBeGreaterThan(0);
     expect(routes['quadrature-bound']).toBeGreaterThan(0);
     expect(fullSvds).toBeLessThan(golden.cases.length);
+  });
+});
+
+describe('W0 resident on an f32 backend (wasm): iterations in f32, certificates in f64', () => {
+  it("gives numpy's counts on every golden case, route auto, with every vector decided and no cosine interval excluding numpy's", async () => {
+    const { backend } = await selectBackend({ backend: 'wasm' });
+    expect(backend.epsilon).toBeGreaterThan(1e-10);
+    for (const c of golden.cases) {
+      const result = await scanModuleIntruders(fromRows(c.W0), fromRows(c.B), fromRows(c.A), c.scale, {
+        k: 10, epsilons: [0.3, 0.5, 0.7], sweep: [], seed: 7, route: 'auto', cache: memoryBasisCache(), baseKey: c.name, backend,
+      });
+      // f32 Lanczos: values to f32-level accuracy, not the f64 run's 1e-8.
+      result.tunedSigma.forEach((s, j) => expect(Math.abs(s - c.tunedSigma[j]!) / c.tunedSigma[0]!).toBeLessThan(1e-4));
+      for (const k of [5, 10]) {
+        for (const eps of [0.3, 0.5, 0.7]) {
+          const count = result.vectors.slice(0, k).filter((v) => v.maxCosUpper < eps).length;
+          const notCount = result.vectors.slice(0, k).filter((v) => v.maxCosLower >= eps).length;
+          expect(count, `${c.name} k=${k} ε=${eps}`).toBe(c.counts[`k${k}_eps${eps}`]);
+          expect(count + notCount, `${c.name}: all decided at k=${k} ε=${eps}`).toBe(k);
+        }
+      }
+      result.vectors.forEach((v, j) => {
+        const tol = v.route === 'full-svd' ? 1e-4 : 1e-8;
+        expect(v.maxCosLower).toBeLessThanOrEqual(c.maxCos[j]! + tol);
+        expect(v.maxCosUpper).toBeGreaterThanOrEqual(c.maxCos[j]! - tol);
+      });
+    }
   });
 });

@@ -5,36 +5,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main.ts';
-import type { CliIo } from '../../../src/cli/command.ts';
 import type { InspectReport } from '../../../src/adapter/inspect-adapter.ts';
 import { loadAdapter } from '../../../src/adapter/load-adapter.ts';
 import { floatTensor, writeSafetensors } from '../../../src/safetensors/writer.ts';
 import { matmul } from '../../../src/tensor/matrix.ts';
+import { fakeCliIo } from '../../helpers/cli-io.ts';
+import { REPO_ROOT } from '../../helpers/paths.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
-const FIX = join(ROOT, 'fixtures', 'families');
+const FIX = join(REPO_ROOT, 'fixtures', 'families');
 const TMP = mkdtempSync(join(tmpdir(), 'awb-families-'));
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 
 type Golden = { modules: Record<string, { rows: number; cols: number; norm: number; delta: number[] }> };
-const golden = (c: string): Golden => JSON.parse(readFileSync(join(ROOT, 'fixtures', 'golden', 'families', `${c}.json`), 'utf8')) as Golden;
-
-function fakeIo(): { io: CliIo; out: () => string; err: () => string } {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    stdout: { write: (t: string) => out.push(t), isTTY: false },
-    stderr: { write: (t: string) => err.push(t), isTTY: false },
-    env: {},
-    cwd: ROOT,
-    signal: new AbortController().signal,
-  };
-  return { io, out: () => out.join(''), err: () => err.join('') };
-}
+const golden = (c: string): Golden => JSON.parse(readFileSync(join(REPO_ROOT, 'fixtures', 'golden', 'families', `${c}.json`), 'utf8')) as Golden;
 
 describe('awb inspect on converted families', () => {
   it('LyCORIS LoHa: format lycoris, family loha with r1, r2, alpha and scale; ‖ΔW‖_F equals numpy’s', async () => {
-    const { io, out, err } = fakeIo();
+    const { io, out, err } = fakeCliIo();
     expect(await main(['inspect', 'fixtures/families/lycoris-loha.safetensors', '--json'], io), err()).toBe(0);
     const report = JSON.parse(out()) as InspectReport;
     expect(report.adapter.format).toBe('lycoris');
@@ -47,7 +34,7 @@ describe('awb inspect on converted families', () => {
   });
 
   it('PEFT LoKr: family lokr with the Kronecker factor shapes and the config scale α/r = 3', async () => {
-    const { io, out } = fakeIo();
+    const { io, out } = fakeCliIo();
     expect(await main(['inspect', 'fixtures/families/peft-lokr', '--json'], io)).toBe(0);
     const report = JSON.parse(out()) as InspectReport;
     expect(report.adapter.format).toBe('peft-lokr');
@@ -67,7 +54,7 @@ describe('mixed merge of a LoHa, a LoKr and a plain LoRA on the same base', () =
     ]);
     writeFileSync(join(plain, 'adapter_config.json'), JSON.stringify({ peft_type: 'LORA', r: 3, lora_alpha: 6, target_modules: ['q_proj'], base_model_name_or_path: 'tiny/base' }));
     const out = join(TMP, 'merged');
-    const { io, err } = fakeIo();
+    const { io, err } = fakeCliIo();
     const code = await main(['merge', '--method', 'cat', join(FIX, 'peft-loha'), join(FIX, 'peft-lokr'), plain, '-o', out, '--quiet'], io);
     expect(code, err()).toBe(0);
     const merged = await loadAdapter(out);
@@ -104,10 +91,10 @@ describe('mixed merge of a LoHa, a LoKr and a plain LoRA on the same base', () =
 describe('awb analyze on a converted family', () => {
   it('the LoKr module’s spectrum equals numpy’s singular values of the dense ΔW (non-zero ones)', async () => {
     const file = join(TMP, 'lokr-analysis.json');
-    const { io, err } = fakeIo();
+    const { io, err } = fakeCliIo();
     expect(await main(['analyze', '--adapter', 'fixtures/families/lycoris-lokr.safetensors', '--json', file], io), err()).toBe(0);
     const report = JSON.parse(readFileSync(file, 'utf8')) as { modules: { module: string; spectrum: { singularValues: number[] } }[] };
-    const want = (JSON.parse(readFileSync(join(ROOT, 'fixtures', 'golden', 'families', 'lycoris-lokr.json'), 'utf8')) as { truncation: { singularValues: number[] } }).truncation.singularValues.filter((v) => v > 1e-9);
+    const want = (JSON.parse(readFileSync(join(REPO_ROOT, 'fixtures', 'golden', 'families', 'lycoris-lokr.json'), 'utf8')) as { truncation: { singularValues: number[] } }).truncation.singularValues.filter((v) => v > 1e-9);
     const got = report.modules.find((m) => m.module === 'lora_unet_a')!.spectrum.singularValues.filter((v) => v > 1e-9);
     expect(got.length).toBe(want.length);
     got.forEach((v, i) => expect(v / want[i]!).toBeCloseTo(1, 9));
