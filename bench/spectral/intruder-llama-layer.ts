@@ -5,8 +5,9 @@
 // same matrices. Counts must be identical.
 //
 // usage: node bin/run-ts.js bench/spectral/intruder-llama-layer.ts [--divide 4] [--modules q_proj,gate_proj]
-//          [--dir DIR (reuse generated matrices)] [--k 10] [--eps 0.5] [--write-results]
+//          [--dir DIR (reuse generated matrices)] [--k 10] [--eps 0.5] [--backend auto|ts|wasm|…] [--write-results]
 // --divide N shrinks every dimension by N so that the run fits a small machine.
+// --backend: where W0 is kept for the iterative products (default: the automatic choice, as `awb analyze`).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
@@ -16,6 +17,8 @@ import { scanModuleIntruders, type ModuleIntruderResult } from '../../src/diagno
 import { memoryBasisCache } from '../../src/diagnostics/base-basis.ts';
 import type { Mat } from '../../src/tensor/matrix.ts';
 import { TOOL_VERSION } from '../../src/version.ts';
+import { selectBackend } from '../../src/compute/select-backend.ts';
+import { diagnosticsBackendLine } from '../../src/diagnostics/analyze.ts';
 
 const { values } = parseArgs({
   options: {
@@ -24,9 +27,24 @@ const { values } = parseArgs({
     dir: { type: 'string' },
     k: { type: 'string', default: '10' },
     eps: { type: 'string', default: '0.5' },
+    backend: { type: 'string', default: 'auto' },
     'write-results': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
   },
 });
+if (values.help) {
+  console.log(`usage: node bin/run-ts.js bench/spectral/intruder-llama-layer.ts [options]
+  --divide N        shrink every Llama-2-7B dimension by N (default 4)
+  --modules LIST    comma-separated short names (default: all seven)
+  --dir DIR         reuse matrices generated earlier (make-llama-layer.py output)
+  --k K             top-k tuned vectors (default 10)
+  --eps LIST        thresholds decided exactly (default 0.5)
+  --backend NAME    compute backend holding W0: auto (default), ts, wasm, cpu, webgpu, tensorflow
+  --write-results   write bench/results/spectral.md`);
+  process.exit(0);
+}
+const { backend } = await selectBackend({ backend: values.backend! });
+console.log(`backend: ${diagnosticsBackendLine(backend)}`);
 const k = Number(values.k);
 const epsilons = values.eps!.split(',').map(Number);
 
@@ -76,7 +94,7 @@ for (const mod of modules) {
   const B = readNpy(join(dir, `${mod.short}.B.npy`));
   const A = readNpy(join(dir, `${mod.short}.A.npy`));
   const cache = memoryBasisCache();
-  const options = { k, epsilons, sweep: [], seed: 42, cache, baseKey: mod.short };
+  const options = { k, epsilons, sweep: [], seed: 42, cache, baseKey: mod.short, backend };
   const t0 = performance.now();
   const ours = await scanModuleIntruders(W0, B, A, mod.scale, options);
   const t1 = performance.now();
@@ -143,7 +161,8 @@ if (values['write-results']) {
     `Machine: ${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}), shared with other jobs; Node ${process.version}; numpy ${baseline.numpy}; ${TOOL_VERSION}.`,
     `Layer: Llama-2-7B shapes divided by ${manifest.divide}; base W0 = U·diag(σ)·Vᵀ with σ_i = 0.3 + 2.3·(1 − i/p) + 8·0.7^i; adapter rank ${manifest.rank}, scale 4; k = ${k}, ε = ${epsilons.join(', ')}, seed 42.`,
     'Baseline: bench/baselines/intruder_full_svd.py — numpy (LAPACK) thin SVD of W0 and of W0 + s·B·A, max |cos| over all base vectors (the paper\'s code path), measured in the same run on the same float32 matrices (both sides compute in float64).',
-    'Ours: src/diagnostics/intruder-scan.ts — top-k of W0 + s·B·A by Lanczos on the operator (no dense W_ft), base side decided by the certified partial basis, then the Gauss-quadrature bound, full SVD only for what stays undecided. TypeScript f64 kernels, one thread.',
+    'Ours: src/diagnostics/intruder-scan.ts — top-k of W0 + s·B·A by Lanczos on the operator (no dense W_ft), base side decided by the certified partial basis, then the Gauss-quadrature bound, full SVD only for what stays undecided.',
+    `Compute backend for the products with W0: ${diagnosticsBackendLine(backend)}. One thread.`,
     '',
     '| module | shape | numpy counts | our counts | numpy s | ours s | ratio | ours, cached base s | decided w/o full SVD |',
     '|---|---|---|---|---:|---:|---:|---:|---:|',

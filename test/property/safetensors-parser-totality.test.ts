@@ -7,6 +7,7 @@ import { WorkbenchError } from '../../src/errors.ts';
 import { DTYPE_BITS, isDecodableDType } from '../../src/dtype.ts';
 import { parseSafetensors } from '../../src/safetensors/reader.ts';
 import { floatTensor, serializeSafetensors, type TensorToWrite } from '../../src/safetensors/writer.ts';
+import { rawSafetensors } from '../helpers/raw-safetensors.ts';
 
 const SEED = 20261124;
 
@@ -38,15 +39,6 @@ function expectTotal(error: unknown): void {
     expect(error).toBeInstanceOf(WorkbenchError);
     expect((error as WorkbenchError).message).toContain('fuzz');
   }
-}
-
-function withHeader(header: string, data: Uint8Array): Uint8Array {
-  const h = new TextEncoder().encode(header);
-  const out = new Uint8Array(8 + h.byteLength + data.byteLength);
-  new DataView(out.buffer).setBigUint64(0, BigInt(h.byteLength), true);
-  out.set(h, 8);
-  out.set(data, 8 + h.byteLength);
-  return out;
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -84,7 +76,7 @@ describe('parseSafetensors is total: it returns or throws a WorkbenchError namin
 
   it('on a correct length prefix followed by JSON-like text and random data', async () => {
     const arb = fc.tuple(fc.array(fc.constantFrom(...HEADER_ALPHABET), { maxLength: 40 }).map((parts) => parts.join('')), fc.uint8Array({ maxLength: 32 }));
-    await fc.assert(fc.asyncProperty(arb, async ([header, data]) => expectTotal(await parseAndRead(withHeader(header, data)))), {
+    await fc.assert(fc.asyncProperty(arb, async ([header, data]) => expectTotal(await parseAndRead(rawSafetensors(header, data)))), {
       seed: SEED,
       numRuns: 400,
     });
@@ -97,7 +89,7 @@ describe('parseSafetensors is total: it returns or throws a WorkbenchError namin
       data_offsets: fc.tuple(fc.nat(40), fc.nat(40)),
     });
     const arb = fc.tuple(fc.dictionary(fc.string({ maxLength: 4 }), entry, { maxKeys: 4 }), fc.uint8Array({ maxLength: 48 }));
-    await fc.assert(fc.asyncProperty(arb, async ([header, data]) => expectTotal(await parseAndRead(withHeader(JSON.stringify(header), data)))), {
+    await fc.assert(fc.asyncProperty(arb, async ([header, data]) => expectTotal(await parseAndRead(rawSafetensors(JSON.stringify(header), data)))), {
       seed: SEED,
       numRuns: 400,
     });
@@ -128,7 +120,7 @@ describe('parseSafetensors is total: it returns or throws a WorkbenchError namin
             const text = new TextDecoder().decode(bytes.subarray(8, 8 + n));
             const at = n === 0 ? 0 : m.at % text.length;
             const edited = text.slice(0, at) + m.text + text.slice(at + 1);
-            bytes = withHeader(edited, bytes.subarray(8 + n));
+            bytes = rawSafetensors(edited, bytes.subarray(8 + n));
           } else if (m.kind === 'length' && bytes.byteLength >= 8) {
             bytes = bytes.slice();
             new DataView(bytes.buffer).setBigUint64(0, m.value, true);

@@ -29,19 +29,23 @@ const COMMON_PARAMS: ParamSchema = {
   powerIterations: { type: 'number', default: 2, integer: true, min: 0, max: 20, description: 'randomized SVD power iterations' },
 };
 
-/** Rows [r0, r1) of s·B·A into `out` (length (r1−r0)·n). */
+/**
+ * Rows [r0, r1) of s·B·A into `out` (length (r1−r0)·n). Each entry is summed over k in a register
+ * (in increasing k, as an axpy loop would), so `out` is written once instead of r times.
+ */
 function deltaRows(input: ModuleInput, r0: number, r1: number, out: Float64Array): void {
   const { B, A, scale } = input;
   const r = B.cols;
   const n = A.cols;
-  out.fill(0);
+  const a = A.data;
+  const b = new Float64Array(r);
   for (let i = r0; i < r1; i++) {
     const row = (i - r0) * n;
-    for (let k = 0; k < r; k++) {
-      const b = B.data[i * r + k]! * scale;
-      if (b === 0) continue;
-      const aRow = k * n;
-      for (let j = 0; j < n; j++) out[row + j]! += b * A.data[aRow + j]!;
+    for (let k = 0; k < r; k++) b[k] = B.data[i * r + k]! * scale;
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let k = 0; k < r; k++) s += b[k]! * a[k * n + j]!;
+      out[row + j] = s;
     }
   }
 }
@@ -91,7 +95,7 @@ export async function runTaskArithmetic(ctx: ModuleContext, config: TaskArithmet
     combineTasks(views, weights, config, merged.subarray(r0 * n, r1 * n));
   }
   let total = 0;
-  for (const v of merged) total += v * v;
+  for (let i = 0; i < merged.length; i++) total += merged[i]! * merged[i]!;
   const rank = Math.min(outputRank(ctx), m, n);
   if (total === 0) return { B: { rows: m, cols: 0, data: new Float64Array(0) }, A: { rows: 0, cols: n, data: new Float64Array(0) }, details: { denseMergedNorm: 0 } };
   const svd = await randomizedSvd(rowMajorOperator({ rows: m, cols: n, data: merged }), {

@@ -3,19 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { WorkbenchError } from '../../../src/errors.ts';
 import { openSafetensors, parseSafetensors, type TensorSource } from '../../../src/safetensors/reader.ts';
-
-type ProbeValue = number | 'NaN' | 'Infinity' | '-Infinity';
-type Probe =
-  | { kind: 'message-includes'; text: string }
-  | { kind: 'tensor'; name: string; dtype: string; shape: number[]; values: ProbeValue[] }
-  | { kind: 'metadata'; key: string; value: string }
-  | { kind: 'tensor-count'; count: number }
-  | { kind: 'warning-count'; count: number };
-interface ManifestEntry {
-  file: string;
-  expectedCode: string | null;
-  probes: Probe[];
-}
+import type { ManifestEntry, Probe, ProbeValue } from '../../../fixtures/malformed/manifest-types.ts';
 
 const folder = join(import.meta.dirname, '../../../fixtures/malformed');
 const manifest = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8')) as ManifestEntry[];

@@ -2,12 +2,13 @@ import { mkdtemp, open, readdir, readFile, rm, mkdir, truncate, stat } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WorkbenchError } from '../../../src/errors.ts';
 import { DTYPE_BITS } from '../../../src/dtype.ts';
 import { DEFAULT_HEADER_LIMITS, parseHeaderStructure } from '../../../src/safetensors/header.ts';
 import { openSafetensors, parseSafetensors } from '../../../src/safetensors/reader.ts';
 import { floatTensor, serializeSafetensors, writeSafetensors, type TensorToWrite } from '../../../src/safetensors/writer.ts';
 import { TEMP_PREFIX, writeFileAtomic } from '../../../src/util/atomic-write.ts';
+import { codeOf } from '../../helpers/error-code.ts';
+import { rawSafetensors } from '../../helpers/raw-safetensors.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -20,26 +21,6 @@ afterAll(async () => {
 function headerOf(bytes: Uint8Array): { n: number; json: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }> } {
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
   return { n, json: JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) };
-}
-
-/** 8-byte length + header text + data, built by hand. */
-function rawFile(header: string, data: Uint8Array): Uint8Array {
-  const h = new TextEncoder().encode(header);
-  const out = new Uint8Array(8 + h.byteLength + data.byteLength);
-  new DataView(out.buffer).setBigUint64(0, BigInt(h.byteLength), true);
-  out.set(h, 8);
-  out.set(data, 8 + h.byteLength);
-  return out;
-}
-
-async function codeOf(run: () => unknown): Promise<string> {
-  try {
-    await run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(WorkbenchError);
-    return (error as WorkbenchError).code;
-  }
-  throw new Error('expected a WorkbenchError');
 }
 
 describe('A26: safetensors round trip (algorithms.md §7)', () => {
@@ -81,8 +62,8 @@ describe('A26: safetensors round trip (algorithms.md §7)', () => {
     const data = new Uint8Array(56);
     const overlap = `{"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"b":{"dtype":"F32","shape":[4,2],"data_offsets":[16,48]}}`;
     const outOfRange = `{"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"b":{"dtype":"F32","shape":[4,2],"data_offsets":[24,56]}}`;
-    expect(await codeOf(() => parseSafetensors(rawFile(overlap, data)))).toBe('ST_OFFSETS_INVALID');
-    expect(await codeOf(() => parseSafetensors(rawFile(outOfRange, data.subarray(0, 40))))).toBe('ST_DATA_SIZE_MISMATCH');
+    expect(await codeOf(() => parseSafetensors(rawSafetensors(overlap, data)))).toBe('ST_OFFSETS_INVALID');
+    expect(await codeOf(() => parseSafetensors(rawSafetensors(outOfRange, data.subarray(0, 40))))).toBe('ST_DATA_SIZE_MISMATCH');
   });
 });
 
@@ -160,7 +141,7 @@ describe('lazy reading', () => {
       tail: { dtype: 'F32', shape: [2], data_offsets: [big, big + 8] },
     });
     const path = join(dir, 'sparse-10gb.safetensors');
-    const prefix = rawFile(header, new Uint8Array(0));
+    const prefix = rawSafetensors(header, new Uint8Array(0));
     const handle = await open(path, 'w');
     await handle.write(prefix, 0, prefix.byteLength, 0);
     const tail = new Uint8Array(new Float32Array([1.25, -8]).buffer);
@@ -200,7 +181,7 @@ describe('lazy reading', () => {
     });
     if ((8 + header.length) % 2 === 0) header += ' ';
     const path = join(dir, 'odd.safetensors');
-    await writeFileAtomic(path, rawFile(header, data));
+    await writeFileAtomic(path, rawSafetensors(header, data));
     const file = await openSafetensors(path);
     try {
       expect(file.dataStart % 2).toBe(1);
@@ -269,7 +250,7 @@ describe('lazy reading', () => {
 describe('header limits', () => {
   it('stops counting tensors at the limit while tokenizing', async () => {
     const entries = Array.from({ length: 10 }, (_, i) => `"t${i}":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}`);
-    const bytes = rawFile(`{${entries.join(',')}}`, new Uint8Array(0));
+    const bytes = rawSafetensors(`{${entries.join(',')}}`, new Uint8Array(0));
     expect(parseSafetensors(bytes).tensors.size).toBe(10);
     expect(await codeOf(() => parseSafetensors(bytes, 'x', { ...DEFAULT_HEADER_LIMITS, maxTensors: 3 }))).toBe('ST_TOO_MANY_TENSORS');
   });
@@ -282,7 +263,7 @@ describe('header limits', () => {
   });
 
   it('accepts integers up to 2^53 - 1 exactly and rejects 2^53', async () => {
-    const at = (n: string): Uint8Array => rawFile(`{"w":{"dtype":"U8","shape":[0],"data_offsets":[${n},${n}]}}`, new Uint8Array(0));
+    const at = (n: string): Uint8Array => rawSafetensors(`{"w":{"dtype":"U8","shape":[0],"data_offsets":[${n},${n}]}}`, new Uint8Array(0));
     expect(await codeOf(() => parseSafetensors(at('9007199254740991')))).toBe('ST_OFFSETS_INVALID');
     expect(await codeOf(() => parseSafetensors(at('9007199254740992')))).toBe('ST_HEADER_UNSAFE_INTEGER');
   });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkbenchError } from '../../../src/errors.ts';
 import { isSafeShardName, openShardedCheckpoint, openTensorSource, ShardedCheckpoint } from '../../../src/safetensors/sharded.ts';
 import { floatTensor, writeSafetensors } from '../../../src/safetensors/writer.ts';
+import { codeOf } from '../../helpers/error-code.ts';
 
 let root: string;
 beforeAll(async () => {
@@ -31,16 +32,6 @@ const GOOD_MAP = {
   'layer.0.bias': 'model-00001-of-00002.safetensors',
   'layer.1.weight': 'model-00002-of-00002.safetensors',
 };
-
-async function codeOf(run: () => Promise<unknown>): Promise<string> {
-  try {
-    await run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(WorkbenchError);
-    return (error as WorkbenchError).code;
-  }
-  throw new Error('expected a WorkbenchError');
-}
 
 describe('sharded checkpoints', () => {
   it('opens an index and its shards as one lazy source', async () => {

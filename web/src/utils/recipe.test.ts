@@ -35,7 +35,7 @@ describe('recipe YAML', () => {
     ]);
     const text = recipeYaml(request, { names, toolVersion: '0.1.0' });
     expect(text).toMatch(/^# Adapter Workbench merge recipe \(workbench 0\.1\.0\)\./);
-    expect(text).toContain('awb merge --recipe');
+    expect(text).toContain('awb merge recipe.yaml -o OUT/');
     const logo = text.indexOf('# gemma3-logo');
     const svg = text.indexOf('# gemma3-svg-main');
     expect(logo).toBeGreaterThan(text.indexOf('inputs:'));

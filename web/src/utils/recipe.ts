@@ -1,4 +1,4 @@
-// The merge builder's request as a recipe YAML file (the CLI's `awb merge --recipe` schema; the
+// The merge builder's request as a recipe YAML file (the CLI's `awb merge RECIPE.yaml` schema; the
 // API takes the same object as JSON with adapters named by id).
 import { Document, isMap, isSeq, type YAMLMap } from 'yaml';
 import type { MergeRequestDto } from '../api/types.ts';
@@ -13,8 +13,8 @@ export function recipeYaml(request: MergeRequestDto, options: RecipeYamlOptions 
   const doc = new Document(request);
   doc.commentBefore = [
     ` Adapter Workbench merge recipe${options.toolVersion ? ` (workbench ${options.toolVersion})` : ''}.`,
-    ' POST it as JSON to /api/merges, or run `awb merge --recipe recipe.yaml` after replacing',
-    ' each input `adapter:` id by the adapter folder path.',
+    ' POST it as JSON to /api/merges, or run `awb merge recipe.yaml -o OUT/` after replacing',
+    ' each input\'s `adapter: <id>` by `path: <adapter folder>`.',
   ].join('\n');
   const inputs = doc.get('inputs', true);
   if (isSeq(inputs) && options.names) {
