@@ -10,6 +10,7 @@ const COMMAND_MODULES = {
   doctor: './commands/doctor.ts',
   merge: './commands/merge.ts',
   analyze: './commands/analyze.ts',
+  convert: './commands/convert.ts',
 } as const satisfies Record<string, string>;
 
 export type CommandName = keyof typeof COMMAND_MODULES;
@@ -45,6 +46,7 @@ function usage(): string {
     '  doctor [--json]              show Node, tool version and compute backends',
     '  merge RECIPE.yaml -o OUT/    merge adapters (or: awb merge --method lego --k 16 A/ B/ -o OUT/)',
     '  analyze --adapter A [...]    spectral diagnostics, with or without --base',
+    '  convert IN -o OUT [--to F]   convert an adapter family (LoHa, LoKr, …) to LoRA, or back',
     '  serve [--port N] [--data D]  start the API and dashboard',
     '',
     'Run `awb <command> --help` for its options.',

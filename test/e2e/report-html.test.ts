@@ -14,18 +14,13 @@ import { parseSafetensors } from '../../src/safetensors/reader.ts';
 import { floatTensor, serializeSafetensors } from '../../src/safetensors/writer.ts';
 import type { Adapter, LoraModule } from '../../src/adapter/types.ts';
 import type { Mat } from '../../src/tensor/matrix.ts';
-import { createRng } from '../../src/util/rng.ts';
+import { randomMat } from '../helpers/random-mat.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium && !process.env.CI) {
   console.warn(`report-html e2e skipped: ${CHROMIUM} is absent (apt-get install -y chromium); set CI=1 to make this a failure`);
-}
-
-function randomMat(rows: number, cols: number, seed: number): Mat {
-  const rng = createRng(seed);
-  return { rows, cols, data: Float64Array.from({ length: rows * cols }, () => rng.normal()) };
 }
 
 function adapter(name: string, seed: number): Adapter {

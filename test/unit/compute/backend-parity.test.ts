@@ -9,14 +9,7 @@ import { selectBackend } from '../../../src/compute/select-backend.ts';
 import { sumOperator } from '../../../src/compute/sum-operator.ts';
 import { matmul, transpose } from '../../../src/tensor/matrix.ts';
 import type { Mat } from '../../../src/tensor/matrix.ts';
-import { createRng } from '../../../src/util/rng.ts';
-
-function randomMat(rows: number, cols: number, seed: number): Mat {
-  const rng = createRng(seed);
-  const data = new Float64Array(rows * cols);
-  for (let i = 0; i < data.length; i++) data[i] = rng.normal();
-  return { rows, cols, data };
-}
+import { randomMat } from '../../helpers/random-mat.ts';
 
 /** ‖x − ref‖_F / ‖ref‖_F. */
 function relativeError(x: Mat, ref: Mat): number {

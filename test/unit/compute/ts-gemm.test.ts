@@ -5,12 +5,7 @@ import { tsGemm, tsTranspose } from '../../../src/compute/ts-gemm.ts';
 import { float32ToMat, matToFloat32 } from '../../../src/compute/float32.ts';
 import { matmul, transpose } from '../../../src/tensor/matrix.ts';
 import type { Mat } from '../../../src/tensor/matrix.ts';
-import { createRng } from '../../../src/util/rng.ts';
-
-function randomMat(rows: number, cols: number, seed: number): Mat {
-  const rng = createRng(seed);
-  return { rows, cols, data: Float64Array.from({ length: rows * cols }, () => rng.normal()) };
-}
+import { randomMat } from '../../helpers/random-mat.ts';
 
 function maxAbsDiff(x: Mat, y: Mat): number {
   expect([x.rows, x.cols]).toEqual([y.rows, y.cols]);

@@ -1,14 +1,8 @@
 // Small checks shared by the linalg tests: orthonormality, reconstruction, random matrices.
-import { createRng } from '../../../src/util/rng.ts';
 import { matmul, transpose, zeros } from '../../../src/tensor/matrix.ts';
 import type { Mat } from '../../../src/tensor/matrix.ts';
 
-export function randomMat(rows: number, cols: number, seed: number): Mat {
-  const rng = createRng(seed);
-  const out = zeros(rows, cols);
-  for (let i = 0; i < out.data.length; i++) out.data[i] = rng.normal();
-  return out;
-}
+export { randomMat } from '../../helpers/random-mat.ts';
 
 /** max |QᵀQ − I| over the columns of Q. */
 export function orthonormalityError(Q: Mat): number {
