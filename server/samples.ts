@@ -7,17 +7,10 @@ import type { Services } from './services.ts';
 import { decideAdapterFile } from './routes/adapters.ts';
 import { REPO_ROOT } from './config.ts';
 import type { StagedAdapterFile } from './adapters/adapter-store.ts';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { sha256File } from '../src/util/hash.ts';
 
 export const SAMPLE_REAL_ADAPTERS = ['gpt2-tigrinya', 'gpt2-anirudh', 'gemma3-logo', 'gemma3-svg-main', 'distilbert-imdb', 'distilbert-emotion'] as const;
 export const SAMPLE_BASE = 'real/base-tinygpt2';
-
-async function sha256(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const c of createReadStream(path)) h.update(c as Buffer);
-  return h.digest('hex');
-}
 
 /** Copies one sample folder (or file) into staging under the names an upload would get. */
 async function registerSample(services: Services, path: string, label: string): Promise<void> {
@@ -31,7 +24,7 @@ async function registerSample(services: Services, path: string, label: string): 
       if (decision === 'skip') continue;
       await copyFile(entry.path, join(staging, decision.storedName));
       const size = (await stat(entry.path)).size;
-      files.push({ name: decision.storedName, label: entry.label, sha256: await sha256(entry.path), sizeBytes: size });
+      files.push({ name: decision.storedName, label: entry.label, sha256: await sha256File(entry.path), sizeBytes: size });
     }
   } catch (error) {
     await services.blobs.discard(staging);

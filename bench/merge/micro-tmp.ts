@@ -1,18 +1,17 @@
-import { lowRankSvd } from '../../src/linalg/low-rank-svd.ts';
-import { householderInPlace, applyQInPlace } from '../../src/linalg/qr.ts';
-import { gramOfRows } from '../../src/merge/kernels/gram-space.ts';
+import { gramSpace } from '../../src/merge/kernels/gram-space.ts';
 import { createRng } from '../../src/util/rng.ts';
-const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 const rng = createRng(1);
-const m = 11008, n = 4096, R = 64;
-const B = { rows: m, cols: R, data: new Float64Array(m * R).map(() => rng.normal()) };
-const A = { rows: R, cols: n, data: new Float64Array(R * n).map(() => rng.normal()) };
-for (let rep = 0; rep < 4; rep++) {
-  let t0 = cpu(); lowRankSvd([{ B, A, weight: 1 }], { vectors: () => 16 }); const tl = cpu() - t0;
-  const cols = new Float64Array(m * R).map(() => rng.normal());
-  t0 = cpu(); const qr = householderInPlace(m, R, cols); const th = cpu() - t0;
-  const x = new Float64Array(m * 16); for (let j = 0; j < 16; j++) x[j * m + j] = 1;
-  t0 = cpu(); applyQInPlace(qr, 16, x); const tq = cpu() - t0;
-  t0 = cpu(); gramOfRows(cols, R, m); const tg = cpu() - t0;
-  console.log({ tl, th, tq, tg });
+const m = 11008, n = 4096;
+const mk = (r: number, c: number) => ({ rows: r, cols: c, data: new Float64Array(r * c).map(() => rng.normal()) });
+const ins = [0, 1, 2, 3].map(() => ({ B: mk(m, 16), A: mk(16, n) }));
+const Bm = { rows: m, cols: 64, data: new Float64Array(m * 64) };
+for (let i = 0; i < m; i++) for (let t = 0; t < 4; t++) for (let j = 0; j < 16; j++) Bm.data[i * 64 + t * 16 + j] = 2 * ins[t]!.B.data[i * 16 + j]!;
+const Am = { rows: 64, cols: n, data: new Float64Array(64 * n) };
+ins.forEach((x, t) => Am.data.set(x.A.data, t * 16 * n));
+for (let rep = 0; rep < 3; rep++) {
+  const t0 = performance.now();
+  const s = gramSpace([{ B: Bm, A: Am }, ...ins]);
+  const e = s.norm([1, -2, -2, -2, -2]);
+  const x = s.norm([0, 2, 2, 2, 2]);
+  console.log(performance.now() - t0, e, x);
 }

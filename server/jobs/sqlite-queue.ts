@@ -1,11 +1,11 @@
 // The default queue: job rows in SQLite, claimed with one UPDATE … RETURNING
 // under a lease, events appended to job_events for SSE resume.
-import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Db } from '../db/open-db.ts';
 import type { JobEventDto, JobProgressDto, JobResultDto, ProblemDto } from '../dto.ts';
 import { HttpError } from '../errors.ts';
 import { newId } from '../ids.ts';
+import { sha256Bytes } from '../../src/util/hash.ts';
 import type { EnqueueInput, JobEventInput, JobQueue, JobRecord, RecoveryReport } from './queue.ts';
 
 interface JobRow {
@@ -30,7 +30,7 @@ interface JobRow {
   finished_at: string | null;
 }
 
-const HOST = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+const HOST = sha256Bytes(hostname()).slice(0, 8);
 
 /** Lease owner names: host:pid:random, so a restarted process can tell its dead predecessors. */
 export function ownerName(tag: string): string {

@@ -10,6 +10,7 @@ import { createReadStream } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fsyncDir } from '../../src/util/atomic-write.ts';
+import { sha256Bytes } from '../../src/util/hash.ts';
 
 export const HASH_PATTERN = /^[0-9a-f]{64}$/;
 /** File names inside an object: fixed, server-chosen names only. */
@@ -80,7 +81,7 @@ export class StagedFile {
 
 export function manifestHash(files: readonly Pick<ObjectFile, 'name' | 'sha256'>[]): string {
   const lines = [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((f) => `${f.name}\0${f.sha256}\n`);
-  return createHash('sha256').update(lines.join('')).digest('hex');
+  return sha256Bytes(lines.join(''));
 }
 
 async function sha256OfFile(path: string): Promise<{ sha256: string; size: number }> {
@@ -93,7 +94,7 @@ async function sha256OfFile(path: string): Promise<{ sha256: string; size: numbe
   return { sha256: hash.digest('hex'), size };
 }
 
-const OWNER = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+const OWNER = sha256Bytes(hostname()).slice(0, 8);
 
 function processAlive(pid: number): boolean {
   try {

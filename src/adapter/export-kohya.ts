@@ -8,18 +8,10 @@ import { WorkbenchError, fromFsError, throwIfAborted } from '../errors.ts';
 import { DTYPE_BYTES, encodeFloats } from '../dtype.ts';
 import { sha256File } from '../util/hash.ts';
 import { fsyncDir, tempPathFor } from '../util/atomic-write.ts';
-import { checkExportDType, encode, storedShapes, StreamingSafetensorsWriter, validateExportModule, type ExportDType } from './export-tensors.ts';
-import type { ExportModule, ExtraTensor, WrittenAdapter } from './types.ts';
+import { checkExportDType, encode, storedShapes, StreamingSafetensorsWriter, validateExportModule, type ExportWriteOptions } from './export-tensors.ts';
+import type { WrittenAdapter } from './types.ts';
 
-export interface WriteKohyaOptions {
-  readonly modules: AsyncIterable<ExportModule> | Iterable<ExportModule>;
-  readonly extras?: readonly ExtraTensor[];
-  readonly metadata?: Readonly<Record<string, string>>;
-  readonly dtype?: ExportDType;
-  readonly overwrite?: boolean;
-  readonly allowNonFinite?: boolean;
-  readonly signal?: AbortSignal;
-}
+export type WriteKohyaOptions = ExportWriteOptions;
 
 export function kohyaModuleName(name: string): string {
   if (/^lora_/.test(name) && !name.includes('.')) return name;

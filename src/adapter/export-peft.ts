@@ -6,36 +6,24 @@ import { WorkbenchError, throwIfAborted } from '../errors.ts';
 import { DTYPE_BYTES } from '../dtype.ts';
 import { sha256File } from '../util/hash.ts';
 import { writeFolderAtomic } from './atomic-folder.ts';
-import { checkExportDType, encode, storedShapes, StreamingSafetensorsWriter, validateExportModule, type ExportDType } from './export-tensors.ts';
+import { checkExportDType, encode, storedShapes, StreamingSafetensorsWriter, validateExportModule, type ExportWriteOptions } from './export-tensors.ts';
 import { mostCommon } from './importer.ts';
 import { escapePatternKey } from './pattern-key.ts';
 import { LAYOUT_OVERRIDES_KEY, PEFT_PREFIX } from './import-peft.ts';
 import { targetName } from './target-name.ts';
 import { compareModuleNames } from './module-order.ts';
-import type { ExportModule, ExtraTensor, SourceFile, WrittenAdapter } from './types.ts';
+import type { SourceFile, WrittenAdapter } from './types.ts';
 
 export const PEFT_WEIGHTS_FILE = 'adapter_model.safetensors';
 export const PEFT_CONFIG_FILE = 'adapter_config.json';
 
-export interface WritePeftOptions {
-  /** Modules in any order; an async iterable lets a merge produce them one at a time. */
-  readonly modules: AsyncIterable<ExportModule> | Iterable<ExportModule>;
-  /** Non-LoRA tensors (modules_to_save heads, biases…), written back under their own keys, unchanged. */
-  readonly extras?: readonly ExtraTensor[];
+export interface WritePeftOptions extends ExportWriteOptions {
   /** A config whose keys are kept (e.g. the source adapter's); LoRA fields are overwritten. */
   readonly config?: Readonly<Record<string, unknown>>;
   readonly baseModel?: string;
   readonly taskType?: string;
-  /** `__metadata__` of the safetensors file (recipe, seed, hashes…). "format": "pt" is added. */
-  readonly metadata?: Readonly<Record<string, string>>;
-  /** Factor dtype. Default F32. */
-  readonly dtype?: ExportDType;
   /** Fold each module's scale into B and write alpha = r (scale 1). Default false: alpha = scale·r. */
   readonly foldScale?: boolean;
-  /** Replace an existing folder. Default false (ADAPTER_OUTPUT_EXISTS). */
-  readonly overwrite?: boolean;
-  readonly allowNonFinite?: boolean;
-  readonly signal?: AbortSignal;
 }
 
 interface ModuleRecord {

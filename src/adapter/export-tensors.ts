@@ -7,10 +7,26 @@ import { WorkbenchError, fromFsError } from '../errors.ts';
 import { DTYPE_BYTES, encodeFloats, type DType, type FloatDType } from '../dtype.ts';
 import { ALIGNMENT_BYTES } from '../safetensors/writer.ts';
 import { countNonFinite } from './lazy-module.ts';
-import type { ExportModule } from './types.ts';
+import type { ExportModule, ExtraTensor } from './types.ts';
 
 export type ExportDType = Extract<FloatDType, 'F32' | 'F16' | 'BF16'>;
 export const EXPORT_DTYPES: readonly ExportDType[] = ['F32', 'F16', 'BF16'];
+
+/** What every exporter (PEFT folder, kohya file) accepts. */
+export interface ExportWriteOptions {
+  /** Modules in any order; an async iterable lets a merge produce them one at a time. */
+  readonly modules: AsyncIterable<ExportModule> | Iterable<ExportModule>;
+  /** Non-LoRA tensors (modules_to_save heads, biases…), written back under their own keys, unchanged. */
+  readonly extras?: readonly ExtraTensor[];
+  /** `__metadata__` of the safetensors file (recipe, seed, hashes…). "format": "pt" is added. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Factor dtype. Default F32. */
+  readonly dtype?: ExportDType;
+  /** Replace an existing output. Default false (ADAPTER_OUTPUT_EXISTS). */
+  readonly overwrite?: boolean;
+  readonly allowNonFinite?: boolean;
+  readonly signal?: AbortSignal;
+}
 
 interface Entry {
   readonly dtype: DType;

@@ -5,8 +5,7 @@
 //  - PEFT-backed: `unet.<path>.lora_A.weight` / `text_encoder.<path>.lora_B.weight`.
 // Keys without a `unet.` / `text_encoder…` / `transformer.` prefix belong to the UNet, as in
 // diffusers' own loader. An optional `<module>.alpha` scalar gives scale alpha/r; else scale 1.
-import { WorkbenchError } from '../errors.ts';
-import { extraTensor, type AdapterImporter, type ImportInput, type ImportResult } from './importer.ts';
+import { extraTensor, missingFactor, type AdapterImporter, type ImportInput, type ImportResult } from './importer.ts';
 import { createLazyModule, resolveFactorShapes, type FactorKeys } from './lazy-module.ts';
 import { readAlpha } from './import-kohya.ts';
 import type { Layout, LoraModule } from './types.ts';
@@ -67,13 +66,7 @@ async function importDiffusers(input: ImportInput): Promise<ImportResult> {
   const warnings: string[] = [];
   let withAlpha = 0;
   for (const [name, g] of groups) {
-    if (g.A === undefined || g.B === undefined) {
-      const have = g.A ?? g.B!;
-      const missing = g.A === undefined ? 'down (A)' : 'up (B)';
-      throw new WorkbenchError('ADAPTER_MISSING_FACTOR', `${file}: module "${name}" has "${have}" but no ${missing} factor`, {
-        details: { file, module: name, present: have, missing },
-      });
-    }
+    if (g.A === undefined || g.B === undefined) throw missingFactor(file, name, g.A, g.B, ['down (A)', 'up (B)']);
     const hasAlpha = source.has(g.alphaKey);
     const keys: FactorKeys = { A: g.A, B: g.B, ...(hasAlpha ? { alpha: g.alphaKey } : {}) };
     const shapes = resolveFactorShapes(source, name, keys, 'standard', file);

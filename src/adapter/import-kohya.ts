@@ -2,7 +2,7 @@
 // `<prefix>.alpha` (scalar); scale = alpha / r, no alpha → scale 1 (algorithms.md §5.1, A23).
 // Module names keep the kohya prefix (`lora_unet_…`, `lora_te1_…`), with any "." turned into "_".
 import { WorkbenchError } from '../errors.ts';
-import { extraTensor, type AdapterImporter, type ImportInput, type ImportResult } from './importer.ts';
+import { extraTensor, missingFactor, type AdapterImporter, type ImportInput, type ImportResult } from './importer.ts';
 import { createLazyModule, resolveFactorShapes, type FactorKeys } from './lazy-module.ts';
 import type { Layout, LoraModule } from './types.ts';
 
@@ -70,13 +70,7 @@ async function importKohya(input: ImportInput): Promise<ImportResult> {
   let missingAlpha = 0;
   for (const [prefix, g] of groups) {
     const name = normaliseKohyaName(prefix);
-    if (g.down === undefined || g.up === undefined) {
-      const have = g.down ?? g.up!;
-      const missing = g.down === undefined ? 'lora_down' : 'lora_up';
-      throw new WorkbenchError('ADAPTER_MISSING_FACTOR', `${file}: module "${name}" has "${have}" but no ${missing} factor`, {
-        details: { file, module: name, present: have, missing },
-      });
-    }
+    if (g.down === undefined || g.up === undefined) throw missingFactor(file, name, g.down, g.up, ['lora_down', 'lora_up']);
     if (source.has(`${prefix}.lora_mid.weight`)) {
       throw new WorkbenchError('ADAPTER_FORMAT_UNKNOWN', `${file}: module "${name}" has a LoCon Tucker core "${prefix}.lora_mid.weight", which is not supported`, {
         details: { file, module: name, tensor: `${prefix}.lora_mid.weight` },

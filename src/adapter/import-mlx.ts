@@ -3,7 +3,7 @@
 // canonical factors are A = lora_aᵀ (r×in), B = lora_bᵀ (out×r), and the scale is MLX's
 // `lora_parameters.scale` itself (alpha = scale·r). A DoRA magnitude is `<path>.m`.
 import { WorkbenchError } from '../errors.ts';
-import { extraTensor, type AdapterImporter, type ImportInput, type ImportResult } from './importer.ts';
+import { extraTensor, missingFactor, type AdapterImporter, type ImportInput, type ImportResult } from './importer.ts';
 import { checkMagnitudeShape, createLazyModule, resolveFactorShapes, type FactorKeys } from './lazy-module.ts';
 import type { LoraModule } from './types.ts';
 
@@ -62,13 +62,7 @@ async function importMlx(input: ImportInput): Promise<ImportResult> {
   }
   const modules: LoraModule[] = [];
   for (const [name, g] of groups) {
-    if (g.a === undefined || g.b === undefined) {
-      const have = g.a ?? g.b!;
-      const missing = g.a === undefined ? 'lora_a' : 'lora_b';
-      throw new WorkbenchError('ADAPTER_MISSING_FACTOR', `${file}: module "${name}" has "${have}" but no ${missing} factor`, {
-        details: { file, module: name, present: have, missing },
-      });
-    }
+    if (g.a === undefined || g.b === undefined) throw missingFactor(file, name, g.a, g.b, ['lora_a', 'lora_b']);
     const magnitudeKey = `${name}.m`;
     const hasMagnitude = source.has(magnitudeKey);
     const keys: FactorKeys = { A: g.a, B: g.b, ...(hasMagnitude ? { magnitude: magnitudeKey } : {}) };

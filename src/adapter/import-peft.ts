@@ -2,7 +2,7 @@
 // `base_model.model.<path>.lora_A[.<adapter>].weight` (algorithms.md §3.6).
 import { WorkbenchError } from '../errors.ts';
 import { MAX_PATTERN_SUBJECT_CHARS } from '../limits.ts';
-import { extraTensor, type AdapterImporter, type ImportInput, type ImportResult } from './importer.ts';
+import { extraTensor, missingFactor, type AdapterImporter, type ImportInput, type ImportResult } from './importer.ts';
 import { checkMagnitudeShape, createLazyModule, resolveFactorShapes, type FactorKeys } from './lazy-module.ts';
 import { getPatternKey } from './pattern-key.ts';
 import { parsePeftConfig, peftScale, PEFT_DEFAULT_ALPHA, type PeftLoraConfig } from './peft-config.ts';
@@ -216,13 +216,7 @@ async function importPeft(input: ImportInput): Promise<ImportResult> {
   let alphaDefaulted = false;
   for (const g of groups.values()) {
     const name = canonicalPeftName(g.path);
-    if (g.A === undefined || g.B === undefined) {
-      const have = g.A ?? g.B!;
-      const missing = g.A === undefined ? 'lora_A' : 'lora_B';
-      throw new WorkbenchError('ADAPTER_MISSING_FACTOR', `${file}: module "${name}" has "${have}" but no ${missing} factor`, {
-        details: { file, module: name, present: have, missing },
-      });
-    }
+    if (g.A === undefined || g.B === undefined) throw missingFactor(file, name, g.A, g.B, ['lora_A', 'lora_B']);
     const magnitude = magnitudes.get(name);
     magnitudes.delete(name);
     const keys: FactorKeys = { A: g.A, B: g.B, ...(magnitude ? { magnitude } : {}) };

@@ -1,4 +1,5 @@
 // The contract every importer fulfils, and the shared pieces they use.
+import { WorkbenchError } from '../errors.ts';
 import type { TensorSource } from '../safetensors/reader.ts';
 import type { AdapterFormat, ExtraTensor, LoraModule } from './types.ts';
 
@@ -43,6 +44,15 @@ export function extraTensor(source: TensorSource, key: string, role: string): Ex
     role,
     readBytes: () => source.readBytes(key),
   };
+}
+
+/** ADAPTER_MISSING_FACTOR for a module that has only one of its factors; `names` are the format's names for A and B. */
+export function missingFactor(file: string, module: string, a: string | undefined, b: string | undefined, names: readonly [string, string]): WorkbenchError {
+  const have = a ?? b!;
+  const missing = a === undefined ? names[0] : names[1];
+  return new WorkbenchError('ADAPTER_MISSING_FACTOR', `${file}: module "${module}" has "${have}" but no ${missing} factor`, {
+    details: { file, module, present: have, missing },
+  });
 }
 
 /** Most common value in a list (first seen wins ties). */

@@ -6,7 +6,7 @@ import { TOOL_NAME, TOOL_VERSION } from '../version.ts';
 import { factoredFrobeniusNorm } from './factored-norm.ts';
 import { countNonFinite } from './lazy-module.ts';
 import { targetName } from './target-name.ts';
-import type { Adapter, AdapterFormat, Layout, LoraModule } from './types.ts';
+import type { Adapter, AdapterFormat, LoraModule } from './types.ts';
 import type { DType } from '../dtype.ts';
 
 export const INSPECT_SCHEMA_VERSION = 1;
@@ -17,24 +17,15 @@ export interface ValueCount<T> {
   readonly count: number;
 }
 
-export interface InspectModule {
-  readonly name: string;
+/** A module's own fields as LoraModule declares them, plus what inspection measures. */
+export interface InspectModule
+  extends Pick<LoraModule, 'name' | 'outFeatures' | 'inFeatures' | 'rank' | 'alpha' | 'scale' | 'layout' | 'dtype' | 'hasDora' | 'family'> {
   readonly target: string;
-  readonly outFeatures: number;
-  readonly inFeatures: number;
-  readonly rank: number;
-  readonly alpha: number;
-  readonly scale: number;
-  readonly layout: Layout;
-  readonly dtype: DType;
-  readonly hasDora: boolean;
   /** ‖scale·B·A‖_F; null when norms were skipped or the factors hold NaN/Inf. */
   readonly deltaNorm: number | null;
   /** NaN/Inf values in the factors; null when norms were skipped. */
   readonly nonFinite: number | null;
   readonly keys: { readonly A: string; readonly B: string };
-  /** The adapter family the module was converted from (LoHa, LoKr, VeRA…), when not a plain LoRA. */
-  readonly family?: LoraModule['family'];
 }
 
 export interface InspectReport {

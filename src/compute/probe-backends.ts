@@ -57,6 +57,30 @@ async function initTfjs(tfjsName: string): Promise<boolean> {
   return withTimeout(tf.setBackend(tfjsName), `tfjs backend "${tfjsName}" initialisation`);
 }
 
+/**
+ * Imports @tensorflow/tfjs-backend-<name> and makes it the tfjs backend: its version (the core's when the
+ * package does not say), or why it failed. `context` starts the reason; `initHint` ends the "failed to
+ * initialise" one.
+ */
+async function loadTfjsBackendPackage(
+  tfjsName: 'webgpu' | 'wasm' | 'cpu',
+  context = '',
+  initHint = '',
+): Promise<{ ok: true; version: string } | { ok: false; reason: string }> {
+  const pkg = `tfjs-backend-${tfjsName}`;
+  try {
+    const mod = await importOptional(`@tensorflow/${pkg}`);
+    const declared = mod[`version_${tfjsName}`];
+    const version = typeof declared === 'string' ? declared : tf.version_core;
+    if (!(await initTfjs(tfjsName))) {
+      return { ok: false, reason: `${context}${pkg} failed to initialise${initHint}` };
+    }
+    return { ok: true, version };
+  } catch (error) {
+    return { ok: false, reason: `${context}${pkg} failed: ${firstLine(error)}` };
+  }
+}
+
 function quietTfjs(): void {
   // PROD silences tfjs's "install tfjs-node" banner and its debug checks.
   tf.env().set('PROD', true);
@@ -137,16 +161,9 @@ async function probeWebgpu(): Promise<ProbeResult> {
   }
   const existing = (globalThis as { navigator?: object }).navigator;
   Object.defineProperty(globalThis, 'navigator', { value: { ...existing, gpu }, configurable: true, writable: true });
-  let version: string;
-  try {
-    const mod = await importOptional('@tensorflow/tfjs-backend-webgpu');
-    version = typeof mod.version_webgpu === 'string' ? mod.version_webgpu : tf.version_core;
-    if (!(await initTfjs('webgpu'))) {
-      return { ok: false, reason: 'a WebGPU adapter was found but tfjs-backend-webgpu failed to initialise' };
-    }
-  } catch (error) {
-    return { ok: false, reason: `a WebGPU adapter was found but tfjs-backend-webgpu failed: ${firstLine(error)}` };
-  }
+  const loaded = await loadTfjsBackendPackage('webgpu', 'a WebGPU adapter was found but ');
+  if (!loaded.ok) return loaded;
+  const { version } = loaded;
   const info = adapter.info ?? {};
   const name = [info.vendor, info.description || info.device || info.architecture].filter(Boolean).join(' ');
   return {
@@ -161,16 +178,9 @@ async function probeWebgpu(): Promise<ProbeResult> {
 
 async function probeWasm(): Promise<ProbeResult> {
   quietTfjs();
-  let version: string;
-  try {
-    const mod = await importOptional('@tensorflow/tfjs-backend-wasm');
-    version = typeof mod.version_wasm === 'string' ? mod.version_wasm : tf.version_core;
-    if (!(await initTfjs('wasm'))) {
-      return { ok: false, reason: 'tfjs-backend-wasm failed to initialise (its .wasm files could not be loaded)' };
-    }
-  } catch (error) {
-    return { ok: false, reason: `tfjs-backend-wasm failed: ${firstLine(error)}` };
-  }
+  const loaded = await loadTfjsBackendPackage('wasm', '', ' (its .wasm files could not be loaded)');
+  if (!loaded.ok) return loaded;
+  const { version } = loaded;
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
   const threads = (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) === true;
   const device = `CPU (WebAssembly${simd ? ' SIMD' : ''}, ${threads ? 'multi-threaded' : '1 thread'})`;
@@ -182,16 +192,9 @@ async function probeWasm(): Promise<ProbeResult> {
 
 async function probeCpu(): Promise<ProbeResult> {
   quietTfjs();
-  let version: string;
-  try {
-    const mod = await importOptional('@tensorflow/tfjs-backend-cpu');
-    version = typeof mod.version_cpu === 'string' ? mod.version_cpu : tf.version_core;
-    if (!(await initTfjs('cpu'))) {
-      return { ok: false, reason: 'tfjs-backend-cpu failed to initialise' };
-    }
-  } catch (error) {
-    return { ok: false, reason: `tfjs-backend-cpu failed: ${firstLine(error)}` };
-  }
+  const loaded = await loadTfjsBackendPackage('cpu');
+  if (!loaded.ok) return loaded;
+  const { version } = loaded;
   return {
     ok: true,
     backend: createTfjsBackend({

@@ -2,10 +2,11 @@
 // rounding, always available, and the oracle the tfjs backends are tested against.
 import { WorkbenchError } from '../errors.ts';
 import { qrThin } from '../linalg/qr.ts';
+import { transpose } from '../tensor/matrix.ts';
 import type { Mat } from '../tensor/matrix.ts';
 import { TOOL_NAME, TOOL_VERSION } from '../version.ts';
 import type { Backend, MatmulOptions, QrResult, ResidentMatrix } from './backend.ts';
-import { tsGemm, tsTranspose } from './ts-gemm.ts';
+import { tsGemm } from './ts-gemm.ts';
 import { assertDataLength, assertOperandRows, assertSameShape, matmulShape } from './validate-shapes.ts';
 
 class TsResidentMatrix implements ResidentMatrix {
@@ -34,7 +35,7 @@ class TsResidentMatrix implements ResidentMatrix {
 
   async multiplyTransposed(y: Mat): Promise<Mat> {
     assertOperandRows(this.rows, y, `transposed product with resident ${this.rows}×${this.cols} matrix`);
-    this.transposed ??= tsTranspose(this.held());
+    this.transposed ??= transpose(this.held());
     return tsGemm(this.transposed, y);
   }
 

@@ -1,6 +1,7 @@
 // Pure-TypeScript f64 GEMM: the oracle every faster backend is checked against,
 // and the same-run baseline of bench/linalg/gemm.ts. No validation here (the
 // `ts` backend validates); the kernel is a pure function over typed arrays.
+import { transpose } from '../tensor/matrix.ts';
 import type { Mat } from '../tensor/matrix.ts';
 
 /** Columns of C and rows of B processed per pass: a 128×256 f64 panel of B (256 KiB) stays in L2. */
@@ -73,23 +74,12 @@ function panel(
   }
 }
 
-function transposeData(data: Float64Array, rows: number, cols: number): Float64Array {
-  const out = new Float64Array(rows * cols);
-  for (let i = 0; i < rows; i++) {
-    const row = i * cols;
-    for (let j = 0; j < cols; j++) {
-      out[j * rows + i] = data[row + j]!;
-    }
-  }
-  return out;
-}
-
 /** op(a)·op(b) in f64. Callers validate shapes first (see validate-shapes.ts). */
 export function tsGemm(a: Mat, b: Mat, transposeA = false, transposeB = false): Mat {
   const m = transposeA ? a.cols : a.rows;
   const k = transposeA ? a.rows : a.cols;
   const n = transposeB ? b.rows : b.cols;
-  const bData = transposeB ? transposeData(b.data, b.rows, b.cols) : b.data;
+  const bData = transposeB ? transpose(b).data : b.data;
   const c = new Float64Array(m * n);
   if (transposeA) {
     // A is k×m: element (i, p) of Aᵀ sits at p·m + i.
@@ -98,8 +88,4 @@ export function tsGemm(a: Mat, b: Mat, transposeA = false, transposeB = false): 
     kernel(a.data, a.cols, 1, bData, c, m, k, n);
   }
   return { rows: m, cols: n, data: c };
-}
-
-export function tsTranspose(m: Mat): Mat {
-  return { rows: m.cols, cols: m.rows, data: transposeData(m.data, m.rows, m.cols) };
 }

@@ -15,6 +15,7 @@ import { fullBasis, partialBasis, type BaseBasis, type BaseProducts, type BasisC
 import { cosineBounds, decide, type CosineBounds } from './certified-decision.ts';
 import { topSingular } from './top-singular.ts';
 import { quadratureBounds } from './quadrature-bound.ts';
+import { rangeProjector } from './range-projection.ts';
 
 export type DecisionRoute = 'partial-basis' | 'quadrature-bound' | 'full-svd';
 
@@ -141,16 +142,35 @@ async function scan(W0: Mat, B: Mat, A: Mat, scale: number, options: IntruderSca
   const quadrature: number[] = tuned.u.map(() => 1);
   // Tall W0 (m > n): W0·W0ᵀ has an (m−n)-fold zero eigenvalue holding the part of u outside
   // range(W0), which the Gauss rule cannot separate from small base atoms (measured: 240 steps
-  // still above ε = 0.5 on a 2752×1024 layer), so the bound is skipped there.
-  let quadratureRun = (options.quadratureSteps ?? 48) <= 0 || W0.rows > W0.cols;
+  // still above ε = 0.5 on a 2752×1024 layer). There both certificates work on the projection
+  // P·u onto range(W0) instead (range-projection.ts): ρ² = ‖P·u‖² − Σ_known c², and the
+  // quadrature bound of P·u, which has no mass at that zero eigenvalue.
+  let quadratureRun = (options.quadratureSteps ?? 48) <= 0;
   let quadratureSteps = 0;
   let bounds: CosineBounds[] = [];
+  /** Upper bound on ‖P·û_j‖ (tall modules, once projected). */
+  const rangeMass: (number | undefined)[] = tuned.u.map(() => undefined);
   // The known cosines are exact (up to their margin); the quadrature bound caps only the unknown ones.
   const withQuadrature = (bd: CosineBounds, j: number, b: BaseBasis): CosineBounds => {
     if (b.complete) return bd;
     const knownUpper = 2 * bd.maxKnown - bd.lower; // maxKnown + margin
-    return { ...bd, upper: Math.max(knownUpper, Math.min(bd.upper, quadrature[j]!)) };
+    let cap = quadrature[j]!;
+    const mass = rangeMass[j];
+    if (mass !== undefined) {
+      // Σ over the unknown base vectors of (u_iᵀû)² = ‖P·û‖² − Σ_known (u_iᵀû)², where each known
+      // u_iᵀû ≥ ĉ_i − ‖u_i − û_i‖ (the computed base vectors are within 2·angleBound); then the
+      // true u is within 2·angleBound of û.
+      const mb = 2 * b.angleBound + 1e-12;
+      let known = 0;
+      for (const c of bd.cosines) known += Math.max(0, c - mb) ** 2;
+      cap = Math.min(cap, Math.sqrt(Math.max(0, mass * mass - known)) + 2 * tuned.angleBound[j]! + 1e-9);
+    }
+    return { ...bd, upper: Math.max(knownUpper, Math.min(bd.upper, cap)) };
   };
+  const withQuadratureCap = (bd: CosineBounds, cap: number): Pick<CosineBounds, 'lower' | 'upper'> => ({
+    lower: bd.lower,
+    upper: Math.max(2 * bd.maxKnown - bd.lower, Math.min(bd.upper, cap)),
+  });
   const decidedAll = (bd: Pick<CosineBounds, 'lower' | 'upper'>): boolean =>
     options.epsilons.every((eps) => decide(bd, eps) !== 'undecided');
   for (;;) {
@@ -169,26 +189,48 @@ async function scan(W0: Mat, B: Mat, A: Mat, scale: number, options: IntruderSca
     let undecided = bounds.map((_, j) => j).filter((j) => routes[j] === undefined);
     if (undecided.length > 0 && !b.complete && !quadratureRun) {
       quadratureRun = true;
-      const found = await quadratureBounds(
-        products.exact,
-        undecided.map((j) => tuned.u[j]!),
-        {
+      const tall = W0.rows > W0.cols;
+      const projector = tall ? rangeProjector(W0, products.exact) : undefined;
+      const projected = projector ? await projector.project(undecided.map((j) => tuned.u[j]!)) : undefined;
+      if (projected) {
+        projected.forEach((pr, a) => {
+          const j = undecided[a]!;
+          rangeMass[j] = Math.min(1, pr.norm + pr.error);
+          bounds[j] = withQuadrature(bounds[j]!, j, b);
+          if (decidedAll(bounds[j]!)) routes[j] = 'quadrature-bound';
+        });
+      }
+      // Bound on max |cos(u_j, base)| from an atom bound q of the Lanczos start vector: û itself,
+      // or p̂/‖p̂‖ on tall modules, where |u_iᵀû| = |u_iᵀP·û| ≤ ‖p̂‖·q + ‖P·û − p̂‖.
+      const cap = (a: number, q: number): number => {
+        const j = undecided[a]!;
+        const pr = projected?.[a];
+        if (pr === undefined) return Math.min(1, q + tuned.angleBound[j]! + 1e-9);
+        return Math.min(1, pr.norm * q + pr.error + 2 * tuned.angleBound[j]! + 1e-9);
+      };
+      if (!tall || projected) {
+        const starts = undecided.map((j, a) => {
+          const pr = projected?.[a];
+          return pr === undefined ? tuned.u[j]! : pr.p.map((x) => x / pr.norm);
+        });
+        const found = await quadratureBounds(products.exact, starts, {
           maxSteps: options.quadratureSteps ?? 48,
           signal: options.signal,
           stop: (a, upper) => {
             const j = undecided[a]!;
-            return decidedAll({ lower: bounds[j]!.lower, upper: Math.max(bounds[j]!.maxKnown, Math.min(bounds[j]!.upper, upper + tuned.angleBound[j]! + 1e-9)) });
+            if (routes[j] !== undefined) return true;
+            return decidedAll(withQuadratureCap(bounds[j]!, cap(a, upper)));
           },
-        },
-      );
-      found.forEach((q, a) => {
-        const j = undecided[a]!;
-        quadrature[j] = Math.min(1, q.upper + tuned.angleBound[j]! + 1e-9);
-        quadratureSteps = Math.max(quadratureSteps, q.steps);
-        const bd = withQuadrature(bounds[j]!, j, b);
-        bounds[j] = bd;
-        if (decidedAll(bd)) routes[j] = 'quadrature-bound';
-      });
+        });
+        found.forEach((q, a) => {
+          const j = undecided[a]!;
+          quadrature[j] = cap(a, q.upper);
+          quadratureSteps = Math.max(quadratureSteps, q.steps);
+          const bd = withQuadrature(bounds[j]!, j, b);
+          bounds[j] = bd;
+          if (routes[j] === undefined && decidedAll(bd)) routes[j] = 'quadrature-bound';
+        });
+      }
       undecided = undecided.filter((j) => routes[j] === undefined);
     }
     if (undecided.length === 0) break;

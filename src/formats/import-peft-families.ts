@@ -208,16 +208,30 @@ function noBases(file: string, family: string, param: string): WorkbenchError {
   );
 }
 
+/**
+ * The shared projection bases "<prefix>_A" and "<prefix>_B" of a VeRA/RandLoRA file (required once it has
+ * modules), and the set of keys consumed so far (those bases).
+ */
+function sharedBases(
+  names: readonly string[],
+  file: string,
+  family: string,
+  prefix: string,
+  hasModules: boolean,
+): { keyA: string | undefined; keyB: string | undefined; used: Set<string> } {
+  const keyA = sharedKey(names, `${prefix}_A`);
+  const keyB = sharedKey(names, `${prefix}_B`);
+  if (hasModules && (keyA === undefined || keyB === undefined)) throw noBases(file, family, keyA === undefined ? `${prefix}_A` : `${prefix}_B`);
+  return { keyA, keyB, used: new Set<string>([keyA, keyB].filter((k): k is string => k !== undefined)) };
+}
+
 async function importPeftVera(input: ImportInput): Promise<ImportResult> {
   const file = input.label;
   const { source, names } = input;
   const groups = groupKeys(names, ['vera_lambda_b', 'vera_lambda_d']);
-  const keyA = sharedKey(names, 'vera_A');
-  const keyB = sharedKey(names, 'vera_B');
-  if (groups.size > 0 && (keyA === undefined || keyB === undefined)) throw noBases(file, 'VeRA', keyA === undefined ? 'vera_A' : 'vera_B');
+  const { keyA, keyB, used } = sharedBases(names, file, 'VeRA', 'vera', groups.size > 0);
   const shapes = moduleShapes(source.metadata, input.config, file);
   const modules: LoraModule[] = [];
-  const used = new Set<string>([keyA, keyB].filter((k): k is string => k !== undefined));
   for (const [name, g] of groups) {
     const kb = g.get('vera_lambda_b');
     const kd = g.get('vera_lambda_d');
@@ -256,12 +270,9 @@ async function importPeftRandlora(input: ImportInput): Promise<ImportResult> {
   const { source, names } = input;
   const config = parseFamilyConfig(input.config, input.configName ?? file, { alpha: 'randlora_alpha', defaultR: 32, defaultAlpha: 640 });
   const groups = groupKeys(names, ['randlora_lambda', 'randlora_gamma']);
-  const keyA = sharedKey(names, 'randlora_A');
-  const keyB = sharedKey(names, 'randlora_B');
-  if (groups.size > 0 && (keyA === undefined || keyB === undefined)) throw noBases(file, 'RandLoRA', keyA === undefined ? 'randlora_A' : 'randlora_B');
+  const { keyA, keyB, used } = sharedBases(names, file, 'RandLoRA', 'randlora', groups.size > 0);
   const shapes = moduleShapes(source.metadata, input.config, file);
   const modules: LoraModule[] = [];
-  const used = new Set<string>([keyA, keyB].filter((k): k is string => k !== undefined));
   for (const [name, g] of groups) {
     const kl = g.get('randlora_lambda');
     const kg = g.get('randlora_gamma');

@@ -29,6 +29,23 @@ export function rankTolerance(m: number, n: number, scale: number): number {
   return Math.max(m, n) * EPS * scale;
 }
 
+/**
+ * Work buffers kept between calls: first-touching fresh memory costs ~4 ms per MB on the shared
+ * hosts (page faults), more than the QR arithmetic on a 4096×64 stack. Never returned to callers.
+ */
+const work = new Map<string, Float64Array>();
+function workBuffer(slot: string, length: number, zero: boolean): Float64Array {
+  let buf = work.get(slot);
+  if (!buf || buf.length < length) {
+    buf = new Float64Array(Math.max(length, Math.ceil((buf?.length ?? 0) * 1.5)));
+    work.set(slot, buf);
+    return buf.subarray(0, length);
+  }
+  const view = buf.subarray(0, length);
+  if (zero) view.fill(0);
+  return view;
+}
+
 function allFinite(d: Float64Array): boolean {
   for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return false;
   return true;
@@ -80,9 +97,9 @@ export function lowRankSvd(terms: readonly LowRankTerm[], options: LowRankSvdOpt
   });
 
   // Column-major stacked B (m×R), weights folded in.
-  const bCols = new Float64Array(m * R);
+  const bCols = workBuffer('bCols', m * R, false);
   // Column-major Aᵀ (n×R) is exactly the row-major data of the stacked A.
-  const aCols = new Float64Array(n * R);
+  const aCols = workBuffer('aCols', n * R, false);
   let offset = 0;
   for (const t of terms) {
     const r = t.B.cols;
@@ -131,7 +148,7 @@ export function lowRankSvd(terms: readonly LowRankTerm[], options: LowRankSvdOpt
   const full = rho;
   if (options.vectors) rho = Math.max(0, Math.min(rho, Math.floor(options.vectors(allS))));
   // U = Q_B·Ũ[:, :ρ] (column-major m×ρ), V = Q_A·Ṽ[:, :ρ] (column-major n×ρ = row-major Vt).
-  const uCols = new Float64Array(m * rho);
+  const uCols = workBuffer('uCols', m * rho, true);
   for (let j = 0; j < rho; j++) {
     for (let i = 0; i < kB; i++) uCols[j * m + i] = core.U.data[i * core.U.cols + j]!;
   }

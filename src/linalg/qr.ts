@@ -1,7 +1,7 @@
 // Thin Householder QR in f64. Works on a column-major copy so that every
 // reflector and every column it touches is contiguous; this is what makes the
 // tall-skinny QRs of the factored SVD (4096×128) cheap in plain TypeScript.
-import { zeros } from '../tensor/matrix.ts';
+import { transpose, zeros } from '../tensor/matrix.ts';
 import type { Mat } from '../tensor/matrix.ts';
 
 /** Householder factorisation kept in compact (LAPACK geqrf-like) form. */
@@ -18,15 +18,7 @@ export interface HouseholderQr {
 
 /** Copies a row-major Mat into a column-major array. */
 export function toColumnMajor(M: Mat): Float64Array {
-  const { rows, cols, data } = M;
-  const out = new Float64Array(rows * cols);
-  for (let i = 0; i < rows; i++) {
-    const row = i * cols;
-    for (let j = 0; j < cols; j++) {
-      out[j * rows + i] = data[row + j]!;
-    }
-  }
-  return out;
+  return transpose(M).data;
 }
 
 /**

@@ -2,6 +2,7 @@
 // events. Peak memory is about one module's factors (plus one dense m×n for the
 // element-wise methods); the AbortSignal is checked between modules; OUT/ is
 // written atomically at the end, with the report and provenance metadata.
+import { createHash } from 'node:crypto';
 import { basename, isAbsolute, join } from 'node:path';
 import { WorkbenchError, throwIfAborted } from '../errors.ts';
 import type { Adapter, ExtraTensor, Layout, LoraModule } from '../adapter/types.ts';
@@ -45,11 +46,14 @@ function layoutName(layout: Layout): string {
   return layout.kind === 'conv' ? `conv(${layout.kernel.join('x')})` : layout.kind;
 }
 
+/** sha256 of A's, B's and the scale's f64 bytes, streamed (no concatenated copy). */
 function moduleHash(B: Mat, A: Mat, scale: number): string {
   const scaleBytes = new Float64Array([scale]);
-  return sha256Bytes(
-    Buffer.concat([Buffer.from(A.data.buffer, A.data.byteOffset, A.data.byteLength), Buffer.from(B.data.buffer, B.data.byteOffset, B.data.byteLength), Buffer.from(scaleBytes.buffer)]),
-  );
+  return createHash('sha256')
+    .update(new Uint8Array(A.data.buffer, A.data.byteOffset, A.data.byteLength))
+    .update(new Uint8Array(B.data.buffer, B.data.byteOffset, B.data.byteLength))
+    .update(new Uint8Array(scaleBytes.buffer))
+    .digest('hex');
 }
 
 interface ModulePlanEntry {

@@ -32,8 +32,10 @@ export interface DecomposeOptions {
 export function decomposeModule(module: string, sources: readonly UnitSource[], options: DecomposeOptions): MsuPool {
   const m = sources[0]?.B.rows ?? 0;
   const n = sources[0]?.A.cols ?? 0;
-  const bs: Float64Array[] = [];
-  const as: Float64Array[] = [];
+  const total = sources.reduce((acc, src) => acc + src.A.rows, 0);
+  // Unit b's as rows of one buffer (then transposed once into B), a's straight into A's rows.
+  const bRows = new Float64Array(total * m);
+  const aRows = new Float64Array(total * n);
   const ids: MsuId[] = [];
   for (const src of sources) {
     const r = src.A.rows;
@@ -43,8 +45,9 @@ export function decomposeModule(module: string, sources: readonly UnitSource[], 
     const aData = src.A.data;
     const fb = root * signScale * src.weight;
     for (let i = 0; i < r; i++) {
-      const b = new Float64Array(m);
-      const a = new Float64Array(n);
+      const p = ids.length;
+      const b = bRows.subarray(p * m, (p + 1) * m);
+      const a = aRows.subarray(p * n, (p + 1) * n);
       let bz = true;
       for (let row = 0; row < m; row++) {
         const v = bData[row * r + i]! * fb;
@@ -57,25 +60,21 @@ export function decomposeModule(module: string, sources: readonly UnitSource[], 
         a[col] = v;
         if (v !== 0) az = false;
       }
-      const isZero = bz || az;
-      if (isZero && options.dropZero) continue;
+      if ((bz || az) && options.dropZero) continue; // the slot is reused by the next unit
       if (options.feature === 'canonical') canonicalizeUnit(b, a);
-      bs.push(b);
-      as.push(a);
       ids.push({ adapterIndex: src.adapterIndex, adapterName: src.adapterName, module, rankIndex: i });
     }
   }
   const p = ids.length;
   const B = zeros(m, p);
-  const A = zeros(p, n);
-  // Blocked transpose of the unit columns into row-major B (a block of rows stays in cache).
+  // Blocked transpose of the unit b's into row-major B (a block of rows stays in cache).
   for (let r0 = 0; r0 < m; r0 += 256) {
     const r1 = Math.min(m, r0 + 256);
     for (let j = 0; j < p; j++) {
-      const b = bs[j]!;
-      for (let row = r0; row < r1; row++) B.data[row * p + j] = b[row]!;
+      const o = j * m;
+      for (let row = r0; row < r1; row++) B.data[row * p + j] = bRows[o + row]!;
     }
   }
-  for (let j = 0; j < p; j++) A.data.set(as[j]!, j * n);
+  const A = p === total ? { rows: p, cols: n, data: aRows } : { rows: p, cols: n, data: aRows.slice(0, p * n) };
   return { module, feature: options.feature, ids, B, A };
 }

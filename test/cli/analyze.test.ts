@@ -1,22 +1,16 @@
 // `awb analyze` through main([...], fakeCliIo): reports written, summary lines, the disk cache
 // answering a second run, mitigation, and argument errors as one line with their code.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { validateReport } from '../../src/report/schema.ts';
 import { TOOL_VERSION } from '../../src/version.ts';
 import { loadAdapter } from '../../src/adapter/load-adapter.ts';
 import { fakeCliIo } from '../helpers/cli-io.ts';
+import { suiteTempDir } from '../helpers/temp-dir.ts';
 
-let dir = '';
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'awb-cli-analyze-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = suiteTempDir('awb-cli-analyze-');
 
 describe('awb analyze', () => {
   it('with --base writes JSON, HTML and Markdown; a second run on the same base is answered by the cache', async () => {

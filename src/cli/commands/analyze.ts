@@ -10,6 +10,7 @@ import { runAnalysis, DEFAULT_EPSILON, DEFAULT_K, DEFAULT_SWEEP, type AnalyzeEve
 import { diskBasisCache, memoryBasisCache } from '../../diagnostics/base-basis.ts';
 import { mitigateIntruders } from '../../diagnostics/mitigate-intruders.ts';
 import { defaultCacheDir } from '../../diagnostics/analyze.ts';
+import { selectBackend } from '../../compute/select-backend.ts';
 import { renderHtml } from '../../report/render-html.ts';
 import { renderJson } from '../../report/render-json.ts';
 import { renderMarkdown } from '../../report/render-markdown.ts';
@@ -31,6 +32,8 @@ index json, or a folder): intruder dimensions (Shuttleworth et al. 2024).
   --k N                 top-k tuned singular vectors examined (default ${DEFAULT_K})
   --epsilon E[,E…]      thresholds decided exactly (default ${DEFAULT_EPSILON})
   --sweep E,E,…         thresholds for the ε curve (default ${DEFAULT_SWEEP.join(',')})
+  --backend NAME        where W0 is kept for the iterative products: auto (default), wasm, ts, cpu, webgpu,
+                        tensorflow (AWB_BACKEND also works); certificates are always computed in f64
   --route auto|full     auto: certified partial basis first (default); full: full SVD of every base weight
   --seed N              seed of the randomised iterations (default 42)
   --cache-dir DIR       where base spectra are cached (default ${'$'}XDG_CACHE_HOME/.awb-cache)
@@ -85,6 +88,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       'out-rank': { type: 'string' },
       overwrite: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
+      backend: { type: 'string' },
     },
   });
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(io.cwd, p));
@@ -114,9 +118,12 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     if (event.type === 'module' && event.phase === 'done') io.stderr.write(`[${event.index}/${event.total}] ${event.adapter}: ${event.module}\n`);
     if (event.type === 'warning') io.stderr.write(`warning: ${event.message}\n`);
   };
+  // --backend wins over AWB_BACKEND; without either, the automatic choice (as every command).
+  const { backend } = await selectBackend({ backend: values.backend, env: io.env });
   const report = await runAnalysis(
     {
       adapters,
+      backend,
       base: values.base === undefined ? undefined : abs(values.base),
       mergeReport: values['merge-report'] === undefined ? undefined : abs(values['merge-report']),
       merged: values.merged === undefined ? undefined : abs(values.merged),

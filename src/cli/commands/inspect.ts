@@ -11,7 +11,8 @@ import type { CliCommand, CliIo } from '../command.ts';
 
 const USAGE = `usage: awb inspect PATH [--json] [--strict] [--no-norms]
 
-Show an adapter (a folder or a .safetensors file; PEFT, kohya, diffusers or MLX-LM).
+Show an adapter (a folder or a .safetensors file): LoRA in PEFT, kohya, diffusers or MLX-LM form,
+LoHa / LoKr (LyCORIS or PEFT), MiSS/Bone, VeRA, RandLoRA, LoRA-XS (shown in their LoRA form).
 
   --json       print the report as JSON (schema: docs/inspect-schema.md)
   --strict     fail with ADAPTER_NONFINITE when a factor holds NaN/Inf (default: report them)
@@ -28,6 +29,22 @@ export function formatNumber(value: number): string {
 
 function pad(text: string, width: number): string {
   return text.length >= width ? `${text} ` : text + ' '.repeat(width - text.length);
+}
+
+const FAMILY_LABELS: Readonly<Record<string, string>> = {
+  lora: 'LoRA', loha: 'LoHa', lokr: 'LoKr', miss: 'MiSS', vera: 'VeRA', randlora: 'RandLoRA', 'lora-xs': 'LoRA-XS', dora: 'DoRA', loldu: 'LoLDU',
+};
+
+/** "LoKr (exact, rank 8): 3 modules" per family, conversion and rank; nothing for a plain LoRA adapter. */
+function familyLines(modules: InspectReport['modules']): string[] {
+  if (!modules.some((m) => m.family)) return [];
+  const groups = new Map<string, number>();
+  for (const m of modules) {
+    const f = m.family;
+    const key = f ? `${FAMILY_LABELS[f.name] ?? f.name} (${f.conversion}, rank ${m.rank})` : `LoRA (plain, rank ${m.rank})`;
+    groups.set(key, (groups.get(key) ?? 0) + 1);
+  }
+  return [...groups].map(([key, n]) => `${key}: ${n} module${n === 1 ? '' : 's'}`);
 }
 
 export function renderInspectText(report: InspectReport, shownPath: string): string {
@@ -49,6 +66,7 @@ export function renderInspectText(report: InspectReport, shownPath: string): str
   row('layout', describeCounts('', s.layouts, s.moduleCount).trim());
   row('targets', report.targets.map((t) => `${t.value} (${t.count})`).join(', '));
   row('params', `${formatNumber(s.parameterCount)} factor parameters`);
+  for (const line of familyLines(report.modules)) row('family', line);
   if (s.doraModules > 0) row('dora', `${s.doraModules} module(s) carry a DoRA magnitude`);
   if (report.extras.length === 0) {
     row('extras', 'none');

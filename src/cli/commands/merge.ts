@@ -8,6 +8,7 @@ import { WorkbenchError, fromFsError } from '../../errors.ts';
 import { executeMerge, getMergeMethod, parseRecipe, planMerge, type MergeReport, type RecipeInput } from '../../merge/index.ts';
 import { OUTPUT_DTYPES, OUTPUT_FORMATS, MODULE_POLICIES } from '../../merge/recipe.ts';
 import type { CliCommand, CliIo } from '../command.ts';
+import { numberOption, oneOf } from '../option-values.ts';
 
 const USAGE = `usage:
   awb merge RECIPE.yaml -o OUT/ [--overwrite] [--json|--quiet]
@@ -37,23 +38,6 @@ function parseValue(text: string): unknown {
   if (text === 'null') return null;
   const n = Number(text);
   return text.trim() !== '' && Number.isFinite(n) ? n : text;
-}
-
-function numberOption(name: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n)) {
-    throw new WorkbenchError('INVALID_ARGUMENT', `--${name} expects a number, got "${text}"`, { details: { option: name, value: text } });
-  }
-  return n;
-}
-
-function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T | undefined {
-  if (value === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new WorkbenchError('INVALID_ARGUMENT', `--${name} must be one of ${allowed.join(', ')}, got "${value}"`, { details: { option: name, value } });
-  }
-  return value as T;
 }
 
 function summaryLine(report: MergeReport, outDir: string): string {

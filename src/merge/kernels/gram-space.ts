@@ -12,6 +12,7 @@
 // span only distinct rank-one terms and such merges cancel in the coefficients, not in squares.
 import type { Mat } from '../../tensor/matrix.ts';
 import { extractR, householderInPlace } from '../../linalg/qr.ts';
+import { scratchF64 } from './scratch.ts';
 
 export interface GramTerm {
   /** m×r, row-major. */
@@ -117,8 +118,10 @@ export function gramSpace(terms: readonly GramTerm[]): GramSpace {
   const n = terms[0]?.A.cols ?? 0;
   const c = terms.reduce((s, t) => s + t.B.cols, 0);
   // Columns of every B as contiguous rows (Bᵀ), and the rows of every A.
-  const bRows = new Float64Array(c * m);
-  const aRows = new Float64Array(c * n);
+  // Work buffers are reused between modules (src/merge/kernels/scratch.ts): a GramSpace is valid
+  // until the next gramSpace call.
+  const bRows = scratchF64('gram.bRows', c * m);
+  const aRows = scratchF64('gram.aRows', c * n);
   const termOf = new Int32Array(c);
   let offset = 0;
   terms.forEach((t, ti) => {
@@ -209,8 +212,8 @@ export function gramSpace(terms: readonly GramTerm[]): GramSpace {
   const ce = bases.length;
   // Compact copies only when some column folded away (bases is then a strict subsequence).
   const compact = ce < c;
-  const bBase = compact ? new Float64Array(ce * m) : bRows;
-  const aBase = compact ? new Float64Array(ce * n) : aRows;
+  const bBase = compact ? scratchF64('gram.bBase', ce * m) : bRows;
+  const aBase = compact ? scratchF64('gram.aBase', ce * n) : aRows;
   if (compact) {
     bases.forEach((a, k) => {
       bBase.set(bRows.subarray(a * m, (a + 1) * m), k * m);

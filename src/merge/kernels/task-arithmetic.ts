@@ -38,6 +38,56 @@ export function magnitudeCut(abs: Float64Array, density: number): MagnitudeCut {
   return { keepAll: false, threshold, tiesToKeep: keep - above };
 }
 
+/** Histogram bins: the top 19 bits of |x|'s float64 pattern after the sign (11 exponent + 8 mantissa). */
+const HIST_SHIFT = 12;
+const HIST_BINS = 1 << (31 - HIST_SHIFT);
+const HI_WORD = new Uint32Array(new Float64Array([1]).buffer)[1] !== 0 ? 1 : 0;
+
+/**
+ * magnitudeCut for a tensor seen only as a stream of blocks (never held whole): `replay(sink)`
+ * must feed the |values| of the whole tensor, block after block in flat order; it is called twice.
+ * Pass 1 histograms the float64 bit patterns (order-preserving for |x| ≥ 0) into 2¹⁹ bins and finds
+ * the bin holding the k-th largest; pass 2 collects only that bin's values and selects exactly in
+ * them. Exact zeros are counted, not collected. The result equals magnitudeCut on the whole tensor.
+ */
+export function magnitudeCutStreaming(numel: number, density: number, replay: (sink: (abs: Float64Array) => void) => void): MagnitudeCut {
+  if (density >= 1) return { keepAll: true, threshold: 0, tiesToKeep: 0 };
+  const keep = Math.floor(density * numel);
+  if (keep <= 0) return { keepAll: false, threshold: Infinity, tiesToKeep: 0 };
+  const hist = new Float64Array(HIST_BINS);
+  let nonzero = 0;
+  replay((abs) => {
+    const words = new Uint32Array(abs.buffer, abs.byteOffset, abs.length * 2);
+    for (let i = 0; i < abs.length; i++) {
+      if (abs[i] === 0) continue;
+      nonzero++;
+      hist[(words[2 * i + HI_WORD]! & 0x7fffffff) >>> HIST_SHIFT]!++;
+    }
+  });
+  if (keep > nonzero) {
+    // The cut falls into the zeros: every non-zero stays, plus the first (keep − nonzero) zeros.
+    return { keepAll: false, threshold: 0, tiesToKeep: keep - nonzero };
+  }
+  let above = 0;
+  let bin = HIST_BINS - 1;
+  for (; bin >= 0; bin--) {
+    if (above + hist[bin]! >= keep) break;
+    above += hist[bin]!;
+  }
+  const members = new Float64Array(hist[bin]!);
+  let filled = 0;
+  replay((abs) => {
+    const words = new Uint32Array(abs.buffer, abs.byteOffset, abs.length * 2);
+    for (let i = 0; i < abs.length; i++) {
+      if (abs[i] === 0) continue;
+      if ((words[2 * i + HI_WORD]! & 0x7fffffff) >>> HIST_SHIFT === bin) members[filled++] = abs[i]!;
+    }
+  });
+  const threshold = kthLargest(members, keep - above);
+  for (let i = 0; i < members.length; i++) if (members[i]! > threshold) above++;
+  return { keepAll: false, threshold, tiesToKeep: keep - above };
+}
+
 /** Applies a cut to the next stretch of the tensor in flat order; `state.tiesLeft` carries across stretches. */
 export function applyMagnitudeCut(values: Float64Array | Float32Array, cut: MagnitudeCut, state: { tiesLeft: number }): void {
   if (cut.keepAll) return;

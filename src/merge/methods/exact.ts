@@ -10,8 +10,10 @@ import { outputRank, weightedConcat } from './shared.ts';
 import type { ModuleInput } from '../method-types.ts';
 
 function compress(ctx: ModuleContext, coef: (i: ModuleInput) => number, rank: number | null, energy: number | null, clamp: number | null = null): ModuleResult {
-  const sum = weightedConcat(ctx.inputs, ctx.outFeatures, ctx.inFeatures, coef);
-  if (rank === null && energy === null) return { B: sum.B, A: sum.A, details: { concatenatedRank: sum.A.rows } };
+  const recompress = rank !== null || energy !== null;
+  // A recompressed sum is only read by lowRankSvd, so it may live in reused work buffers.
+  const sum = weightedConcat(ctx.inputs, ctx.outFeatures, ctx.inFeatures, coef, recompress);
+  if (!recompress) return { B: sum.B, A: sum.A, details: { concatenatedRank: sum.A.rows } };
   // Exact thin SVD of the sum from its factors (src/linalg, §6.1), then the balanced split √Σ on both sides.
   const rule = { ...(rank === null ? {} : { rank }), ...(energy === null ? {} : { energy }) };
   // Only the kept singular vectors are formed (S stays complete for the energy bookkeeping);

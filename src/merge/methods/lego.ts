@@ -10,6 +10,7 @@ import { normalizeParts } from '../../units/canonicalize-unit.ts';
 import { msuIdString, type MsuFeature } from '../../units/msu.ts';
 import { kmeans, KMEANS_INITS, type KmeansInit } from '../../linalg/kmeans.ts';
 import { deriveSeed } from './shared.ts';
+import { scratchF64 } from '../kernels/scratch.ts';
 
 export const PARAM_REWEIGHTS = ['none', 'l2Concat', 'linfConcat', 'l2Parts'] as const;
 export const OUTPUT_REWEIGHTS = ['none', 'sqrtRank'] as const;
@@ -66,7 +67,8 @@ export const legoMethod: MergeMethodDescriptor = {
     const count = pool.ids.length;
     const d = m + n;
     // Member vectors u = [b; a] (rows), and the clustering features.
-    const unsorted = zeros(count, d);
+    // Work matrices in reused buffers (fully overwritten below; nothing of them escapes the call).
+    const unsorted: Mat = { rows: count, cols: d, data: scratchF64('lego.unsorted', count * d) };
     const poolB = pool.B.data;
     const u = unsorted.data;
     // Blocked transpose of B's columns (a block of rows stays in cache across the units).
@@ -82,7 +84,7 @@ export const legoMethod: MergeMethodDescriptor = {
     // neither input order nor rank order inside an input can change the result.
     const order = Array.from({ length: count }, (_, j) => j);
     if (init !== 'firstK') order.sort((x, y) => compareRows(unsorted.data, x, y, d));
-    const members = zeros(count, d);
+    const members: Mat = { rows: count, cols: d, data: scratchF64('lego.members', count * d) };
     order.forEach((src, dst) => members.data.set(unsorted.data.subarray(src * d, (src + 1) * d), dst * d));
     const ids = order.map((j) => pool.ids[j]!);
     let features: Mat = members;

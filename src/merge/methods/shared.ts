@@ -5,18 +5,29 @@ import type { Mat } from '../../tensor/matrix.ts';
 import { zeros } from '../../tensor/matrix.ts';
 import type { ModuleContext, ModuleInput } from '../method-types.ts';
 import { factoredNorm } from '../kernels/factored-norms.ts';
+import { scratchF64 } from '../kernels/scratch.ts';
 
 /** Σ_t w_t s_t B_t A_t as B = [w_1 s_1 B_1 … w_T s_T B_T], A = [A_1; …; A_T] (exact, rank Σ r_t). */
-export function weightedConcat(inputs: readonly ModuleInput[], m: number, n: number, coef: (input: ModuleInput) => number = (i) => i.weight * i.scale): { B: Mat; A: Mat } {
+export function weightedConcat(
+  inputs: readonly ModuleInput[],
+  m: number,
+  n: number,
+  coef: (input: ModuleInput) => number = (i) => i.weight * i.scale,
+  /** Build into reused work buffers (valid until the next such call): for a temporary sum only. */
+  temporary = false,
+): { B: Mat; A: Mat } {
   const total = inputs.reduce((s, i) => s + i.rank, 0);
-  const B = zeros(m, total);
-  const A = zeros(total, n);
+  // Every entry of B and A is written below, so reused buffers need no clearing.
+  const B = temporary ? { rows: m, cols: total, data: scratchF64('concat.B', m * total) } : zeros(m, total);
+  const A = temporary ? { rows: total, cols: n, data: scratchF64('concat.A', total * n) } : zeros(total, n);
   let offset = 0;
   for (const input of inputs) {
     const c = coef(input);
     const r = input.rank;
+    const src = input.B.data;
+    const dst = B.data;
     for (let row = 0; row < m; row++) {
-      for (let j = 0; j < r; j++) B.data[row * total + offset + j] = c * input.B.data[row * r + j]!;
+      for (let j = 0; j < r; j++) dst[row * total + offset + j] = c * src[row * r + j]!;
     }
     A.data.set(input.A.data, offset * n);
     offset += r;

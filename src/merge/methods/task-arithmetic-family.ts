@@ -5,9 +5,9 @@
 import type { MergeMethodDescriptor, ModuleContext, ModuleInput, ModuleResult } from '../method-types.ts';
 import { PER_ADAPTER_WEIGHT } from '../method-types.ts';
 import type { ParamSchema } from '../param-schema.ts';
-import { applyMagnitudeCut, combineTasks, magnitudeCut, pruneRandom, type MagnitudeCut, type Sparsification, type TaskArithmeticConfig } from '../kernels/task-arithmetic.ts';
+import { applyMagnitudeCut, combineTasks, magnitudeCutStreaming, pruneRandom, type MagnitudeCut, type Sparsification, type TaskArithmeticConfig } from '../kernels/task-arithmetic.ts';
 import { randomizedSvd } from '../../linalg/randomized-svd.ts';
-import { rowMajorOperator } from '../kernels/row-major-operator.ts';
+import { rowBlockOperator, rowMajorOperator, type RowBlockReplay } from '../kernels/row-major-operator.ts';
 import { truncateSvd } from '../../linalg/truncate.ts';
 import { createRng } from '../../util/rng.ts';
 import { canonicalOrder, deriveSeed, outputRank } from './shared.ts';
@@ -29,36 +29,64 @@ const COMMON_PARAMS: ParamSchema = {
   powerIterations: { type: 'number', default: 2, integer: true, min: 0, max: 20, description: 'randomized SVD power iterations' },
 };
 
+/** Aᵀ (n×r, row-major) per input, so that each entry of B·A is a dot product of two contiguous runs. */
+const transposedA = new WeakMap<ModuleInput, Float64Array>();
+
+function aTransposed(input: ModuleInput): Float64Array {
+  let at = transposedA.get(input);
+  if (!at) {
+    const { rows: r, cols: n, data } = input.A;
+    at = new Float64Array(r * n);
+    for (let k = 0; k < r; k++) for (let j = 0; j < n; j++) at[j * r + k] = data[k * n + j]!;
+    transposedA.set(input, at);
+  }
+  return at;
+}
+
 /**
- * Rows [r0, r1) of s·B·A into `out` (length (r1−r0)·n). Each entry is summed over k in a register
- * (in increasing k, as an axpy loop would), so `out` is written once instead of r times.
+ * Rows [r0, r1) of s·B·A into `out` (length (r1−r0)·n). Each entry is a dot product of the scaled
+ * B row with a contiguous row of Aᵀ, summed in increasing k (the order of an axpy loop), so `out`
+ * is written once instead of r times.
  */
 function deltaRows(input: ModuleInput, r0: number, r1: number, out: Float64Array): void {
-  const { B, A, scale } = input;
+  const { B, scale } = input;
   const r = B.cols;
-  const n = A.cols;
-  const a = A.data;
+  const n = input.A.cols;
+  const at = aTransposed(input);
   const b = new Float64Array(r);
+  const r4 = r - (r % 4);
   for (let i = r0; i < r1; i++) {
     const row = (i - r0) * n;
     for (let k = 0; k < r; k++) b[k] = B.data[i * r + k]! * scale;
     for (let j = 0; j < n; j++) {
+      const o = j * r;
       let s = 0;
-      for (let k = 0; k < r; k++) s += b[k]! * a[k * n + j]!;
+      let k = 0;
+      for (; k < r4; k += 4) s = s + b[k]! * at[o + k]! + b[k + 1]! * at[o + k + 1]! + b[k + 2]! * at[o + k + 2]! + b[k + 3]! * at[o + k + 3]!;
+      for (; k < r; k++) s += b[k]! * at[o + k]!;
       out[row + j] = s;
     }
   }
 }
+
+/**
+ * Merged deltas up to this many entries (64 MB in f64) are held for the randomized SVD; larger ones
+ * are recomputed block by block for every product (each replay costs T·m·n·r multiply-adds), so the
+ * merge never holds an m×n array of a large module.
+ */
+export const DENSE_MERGED_LIMIT_ELEMENTS = 1 << 23;
 
 /** Rows per block: about ROW_BLOCK_ELEMENTS values of each task at a time. */
 const ROW_BLOCK_ELEMENTS = 1 << 20;
 
 /**
  * Streams the module in row blocks: per task only one block of s_t·B_t·A_t exists at a time.
- * Magnitude trimming needs each task's global per-tensor cut first: one |τ_t| scratch of m·n
- * values, reused task after task. The merged M (m×n) is then re-factored by randomized SVD.
+ * Magnitude trimming needs each task's global per-tensor cut first: found exactly from two
+ * streamed passes over the task's row blocks (histogram of the float bit patterns, then a
+ * selection inside one bin), so no m×n scratch exists. The merged M is then re-factored by
+ * randomized SVD: held (m×n f64) when small, otherwise replayed block by block per product.
  */
-export async function runTaskArithmetic(ctx: ModuleContext, config: TaskArithmeticConfig): Promise<ModuleResult> {
+export async function runTaskArithmetic(ctx: ModuleContext, config: TaskArithmeticConfig, options: { denseLimitElements?: number } = {}): Promise<ModuleResult> {
   const m = ctx.outFeatures;
   const n = ctx.inFeatures;
   const inputs = canonicalOrder(ctx.inputs);
@@ -66,39 +94,64 @@ export async function runTaskArithmetic(ctx: ModuleContext, config: TaskArithmet
   const blockRows = config.consensus !== 'none' && config.zeroSign === 'tiesOfficial' ? m : Math.max(1, Math.floor(ROW_BLOCK_ELEMENTS / Math.max(1, n)));
   const cuts: MagnitudeCut[] = [];
   if (config.sparsification === 'magnitude' && config.density < 1) {
-    const scratch = new Float64Array(m * n);
+    // Each task's per-tensor cut from two streamed passes over its row blocks (no m×n scratch).
+    const cutRows = Math.max(1, Math.floor(ROW_BLOCK_ELEMENTS / Math.max(1, n)));
+    const scratch = new Float64Array(Math.min(m, cutRows) * n);
     for (const input of inputs) {
-      for (let r0 = 0; r0 < m; r0 += blockRows) {
-        const r1 = Math.min(m, r0 + blockRows);
-        const view = scratch.subarray(r0 * n, r1 * n);
-        deltaRows(input, r0, r1, view);
-        for (let i = 0; i < view.length; i++) view[i] = Math.abs(view[i]!);
-      }
-      cuts.push(magnitudeCut(scratch, config.density));
+      cuts.push(
+        magnitudeCutStreaming(m * n, config.density, (sink) => {
+          for (let r0 = 0; r0 < m; r0 += cutRows) {
+            const r1 = Math.min(m, r0 + cutRows);
+            const view = scratch.subarray(0, (r1 - r0) * n);
+            deltaRows(input, r0, r1, view);
+            for (let i = 0; i < view.length; i++) view[i] = Math.abs(view[i]!);
+            sink(view);
+          }
+        }),
+      );
     }
   }
-  const tieStates = cuts.map((c) => ({ tiesLeft: c.tiesToKeep }));
-  const rngs = inputs.map((_, position) => createRng(deriveSeed(ctx.seed, `task${position}`)));
   const weights = inputs.map((i) => i.weight);
-  const merged = new Float64Array(m * n);
-  const blocks = inputs.map(() => new Float64Array(blockRows * n));
-  for (let r0 = 0; r0 < m; r0 += blockRows) {
-    const r1 = Math.min(m, r0 + blockRows);
-    const len = (r1 - r0) * n;
-    const views = blocks.map((b) => b.subarray(0, len));
-    inputs.forEach((input, t) => {
-      const v = views[t]!;
-      deltaRows(input, r0, r1, v);
-      if (config.sparsification === 'magnitude' && cuts[t]) applyMagnitudeCut(v, cuts[t]!, tieStates[t]!);
-      if (config.sparsification === 'random') pruneRandom(v, config.density, config.rescale, rngs[t]!);
-    });
-    combineTasks(views, weights, config, merged.subarray(r0 * n, r1 * n));
-  }
+  const blocks = inputs.map(() => new Float64Array(Math.min(m, blockRows) * n));
+  const mergedBlock = new Float64Array(Math.min(m, blockRows) * n);
+  // One replay of the merged delta, block by block: cut tie counters and DARE streams restart, so
+  // every replay yields the same values.
+  const replay: RowBlockReplay = (visit) => {
+    const tieStates = cuts.map((c) => ({ tiesLeft: c.tiesToKeep }));
+    const rngs = inputs.map((_, position) => createRng(deriveSeed(ctx.seed, `task${position}`)));
+    for (let r0 = 0; r0 < m; r0 += blockRows) {
+      const r1 = Math.min(m, r0 + blockRows);
+      const len = (r1 - r0) * n;
+      const views = blocks.map((b) => b.subarray(0, len));
+      inputs.forEach((input, t) => {
+        const v = views[t]!;
+        deltaRows(input, r0, r1, v);
+        if (config.sparsification === 'magnitude' && cuts[t]) applyMagnitudeCut(v, cuts[t]!, tieStates[t]!);
+        if (config.sparsification === 'random') pruneRandom(v, config.density, config.rescale, rngs[t]!);
+      });
+      const out = mergedBlock.subarray(0, len);
+      combineTasks(views, weights, config, out);
+      visit(r0, r1, out);
+    }
+  };
+  // Small modules (and the whole-tensor tiesOfficial rule) hold M; large ones recompute it per product.
+  const hold = m * n <= (options.denseLimitElements ?? DENSE_MERGED_LIMIT_ELEMENTS) || blockRows >= m;
   let total = 0;
-  for (let i = 0; i < merged.length; i++) total += merged[i]! * merged[i]!;
+  let op;
+  if (hold) {
+    const merged = new Float64Array(m * n);
+    replay((r0, _r1, block) => merged.set(block, r0 * n));
+    for (let i = 0; i < merged.length; i++) total += merged[i]! * merged[i]!;
+    op = rowMajorOperator({ rows: m, cols: n, data: merged });
+  } else {
+    replay((_r0, _r1, block) => {
+      for (let i = 0; i < block.length; i++) total += block[i]! * block[i]!;
+    });
+    op = rowBlockOperator(m, n, replay);
+  }
   const rank = Math.min(outputRank(ctx), m, n);
   if (total === 0) return { B: { rows: m, cols: 0, data: new Float64Array(0) }, A: { rows: 0, cols: n, data: new Float64Array(0) }, details: { denseMergedNorm: 0 } };
-  const svd = await randomizedSvd(rowMajorOperator({ rows: m, cols: n, data: merged }), {
+  const svd = await randomizedSvd(op, {
     rank,
     oversample: ctx.params.oversample as number,
     powerIterations: ctx.params.powerIterations as number,

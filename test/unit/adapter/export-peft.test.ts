@@ -1,9 +1,8 @@
 // The PEFT exporter: a config PEFT accepts, patterns when ranks differ, metadata, dtype,
 // atomic folders (never a half-written OUT/), streaming input.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, mkdirSync, writeFileSync, copyFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, mkdirSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { adapterModules } from '../../../src/adapter/adapter-modules.ts';
 import { writePeftAdapter } from '../../../src/adapter/export-peft.ts';
 import { factoredRelativeDistance } from '../../../src/adapter/factored-norm.ts';
@@ -13,10 +12,10 @@ import type { ExportModule } from '../../../src/adapter/types.ts';
 import { openSafetensors } from '../../../src/safetensors/reader.ts';
 import { fromRows } from '../../../src/tensor/matrix.ts';
 import { isWorkbenchError } from '../../../src/errors.ts';
+import { suiteTempDir } from '../../helpers/temp-dir.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
-const TMP = mkdtempSync(join(tmpdir(), 'awb-export-'));
-afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+const TMP = suiteTempDir('awb-export-');
 
 function tiny(name: string, rank: number, scale: number): ExportModule {
   const A = fromRows(Array.from({ length: rank }, (_, i) => [i + 1, -1, 0.5]));

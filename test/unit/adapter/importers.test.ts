@@ -1,18 +1,17 @@
 // Importer rules that the fixtures do not pin down by themselves: kohya alpha (A23), MLX
 // orientation (hand example), GPT-2 Conv1D detection, configs that are missing or incomplete.
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadAdapter } from '../../../src/adapter/load-adapter.ts';
 import { listImporters, registerImporter } from '../../../src/adapter/importer-registry.ts';
 import { peftImporter } from '../../../src/adapter/import-peft.ts';
 import { floatTensor, writeSafetensors } from '../../../src/safetensors/writer.ts';
 import { matmul, toRows } from '../../../src/tensor/matrix.ts';
+import { suiteTempDir } from '../../helpers/temp-dir.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
-const TMP = mkdtempSync(join(tmpdir(), 'awb-imp-'));
-afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+const TMP = suiteTempDir('awb-imp-');
 let n = 0;
 function folder(): string {
   const dir = join(TMP, `case-${n++}`);

@@ -1,19 +1,18 @@
 // Property: any set of modules (ranks 1–6, layouts linear / fan_in_fan_out / embedding / conv, any
 // non-zero scale) written as PEFT F32 and loaded back gives the same names, ranks, scales, layouts and
 // ΔW (products compared, 1e-6 relative), whatever the order the modules were streamed in.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writePeftAdapter } from '../../../src/adapter/export-peft.ts';
 import { factoredRelativeDistance } from '../../../src/adapter/factored-norm.ts';
 import { loadAdapter } from '../../../src/adapter/load-adapter.ts';
 import { compareModuleNames } from '../../../src/adapter/module-order.ts';
 import type { ExportModule, Layout } from '../../../src/adapter/types.ts';
+import { suiteTempDir } from '../../helpers/temp-dir.ts';
 
-const TMP = mkdtempSync(join(tmpdir(), 'awb-prop-'));
-afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+const TMP = suiteTempDir('awb-prop-');
 
 const value = fc.double({ min: -2, max: 2, noNaN: true, noDefaultInfinity: true }).map((v) => Math.fround(v));
 

@@ -1,10 +1,8 @@
 // Export after import gives the same ΔW for every module (products compared, never factors):
 // F32 within 1e-6 relative; F16 within 2e-3 (unit roundoff 4.9e-4, two factors); BF16 within 1.6e-2
 // (unit roundoff 3.9e-3, two factors).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { adapterModules } from '../../../src/adapter/adapter-modules.ts';
 import { kohyaModuleName, writeKohyaAdapter } from '../../../src/adapter/export-kohya.ts';
 import { writePeftAdapter } from '../../../src/adapter/export-peft.ts';
@@ -12,10 +10,10 @@ import { factoredRelativeDistance } from '../../../src/adapter/factored-norm.ts'
 import { loadAdapter } from '../../../src/adapter/load-adapter.ts';
 import type { Adapter } from '../../../src/adapter/types.ts';
 import type { ExportDType } from '../../../src/adapter/export-tensors.ts';
+import { suiteTempDir } from '../../helpers/temp-dir.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
-const TMP = mkdtempSync(join(tmpdir(), 'awb-rt-'));
-afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+const TMP = suiteTempDir('awb-rt-');
 
 const TOLERANCE: Record<ExportDType, number> = { F32: 1e-6, F16: 2e-3, BF16: 1.6e-2 };
 

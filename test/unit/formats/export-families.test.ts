@@ -1,19 +1,18 @@
 // Export back to LoHa / LoKr is exact: re-importing the written file gives the numpy golden ΔW, and a
 // LoHa module's own factors come back unchanged.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadAdapter } from '../../../src/adapter/load-adapter.ts';
 import { lohaExportTensors, writeFamilyFile, type FamilyNaming } from '../../../src/formats/export-loha.ts';
 import { lokrExportTensors } from '../../../src/formats/export-lokr.ts';
 import { openSafetensors } from '../../../src/safetensors/reader.ts';
 import { matmul } from '../../../src/tensor/matrix.ts';
+import { suiteTempDir } from '../../helpers/temp-dir.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const FIX = join(ROOT, 'fixtures', 'families');
-const TMP = mkdtempSync(join(tmpdir(), 'awb-family-export-'));
-afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+const TMP = suiteTempDir('awb-family-export-');
 
 type Golden = { modules: Record<string, { norm: number; delta: number[] }> };
 const golden = (c: string): Golden => JSON.parse(readFileSync(join(ROOT, 'fixtures', 'golden', 'families', `${c}.json`), 'utf8')) as Golden;

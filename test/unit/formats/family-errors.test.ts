@@ -1,14 +1,13 @@
 // Files a family importer recognises but cannot convert fail with one code and a message that names the
 // module, the tensor and the reason.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadAdapter } from '../../../src/adapter/load-adapter.ts';
 import { floatTensor, writeSafetensors, type TensorToWrite } from '../../../src/safetensors/writer.ts';
+import { suiteTempDir } from '../../helpers/temp-dir.ts';
 
-const TMP = mkdtempSync(join(tmpdir(), 'awb-family-errors-'));
-afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+const TMP = suiteTempDir('awb-family-errors-');
 let n = 0;
 const vals = (k: number): number[] => Array.from({ length: k }, (_, i) => ((i * 7) % 5) - 2);
 const t = (name: string, shape: number[]): TensorToWrite => floatTensor(name, 'F32', shape, vals(shape.reduce((a, b) => a * b, 1)));

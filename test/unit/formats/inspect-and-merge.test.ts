@@ -1,9 +1,8 @@
 // Converted families behave like any LoRA: `awb inspect --json` shows the family and its parameters, and a
 // LoHa, a LoKr and a plain LoRA on the same base merge (cat) into a loadable PEFT LoRA whose ΔW is the sum.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main.ts';
 import type { InspectReport } from '../../../src/adapter/inspect-adapter.ts';
 import { loadAdapter } from '../../../src/adapter/load-adapter.ts';
@@ -11,10 +10,10 @@ import { floatTensor, writeSafetensors } from '../../../src/safetensors/writer.t
 import { matmul } from '../../../src/tensor/matrix.ts';
 import { fakeCliIo } from '../../helpers/cli-io.ts';
 import { REPO_ROOT } from '../../helpers/paths.ts';
+import { suiteTempDir } from '../../helpers/temp-dir.ts';
 
 const FIX = join(REPO_ROOT, 'fixtures', 'families');
-const TMP = mkdtempSync(join(tmpdir(), 'awb-families-'));
-afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+const TMP = suiteTempDir('awb-families-');
 
 type Golden = { modules: Record<string, { rows: number; cols: number; norm: number; delta: number[] }> };
 const golden = (c: string): Golden => JSON.parse(readFileSync(join(REPO_ROOT, 'fixtures', 'golden', 'families', `${c}.json`), 'utf8')) as Golden;

@@ -1,7 +1,6 @@
-import { mkdtemp, open, readdir, readFile, rm, mkdir, truncate, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, readdir, readFile, rm, mkdir, truncate, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DTYPE_BITS } from '../../../src/dtype.ts';
 import { DEFAULT_HEADER_LIMITS, parseHeaderStructure } from '../../../src/safetensors/header.ts';
 import { openSafetensors, parseSafetensors } from '../../../src/safetensors/reader.ts';
@@ -9,14 +8,9 @@ import { floatTensor, serializeSafetensors, writeSafetensors, type TensorToWrite
 import { TEMP_PREFIX, writeFileAtomic } from '../../../src/util/atomic-write.ts';
 import { codeOf } from '../../helpers/error-code.ts';
 import { rawSafetensors } from '../../helpers/raw-safetensors.ts';
+import { suiteTempDir } from '../../helpers/temp-dir.ts';
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'awb-st-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = suiteTempDir('awb-st-');
 
 function headerOf(bytes: Uint8Array): { n: number; json: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }> } {
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));

@@ -1,19 +1,13 @@
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WorkbenchError } from '../../../src/errors.ts';
 import { isSafeShardName, openShardedCheckpoint, openTensorSource, ShardedCheckpoint } from '../../../src/safetensors/sharded.ts';
 import { floatTensor, writeSafetensors } from '../../../src/safetensors/writer.ts';
 import { codeOf } from '../../helpers/error-code.ts';
+import { suiteTempDir } from '../../helpers/temp-dir.ts';
 
-let root: string;
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'awb-shard-'));
-});
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+const root = suiteTempDir('awb-shard-');
 
 async function makeCheckpoint(name: string, weightMap: Record<string, string>, extraIndex: Record<string, unknown> = {}): Promise<string> {
   const folder = join(root, name);

@@ -1,31 +1,14 @@
 // Derived views of a merge report (src/merge/report-types.ts): retention per input, and for a
 // LEGO merge, which units of which input formed each cluster of a module.
 import type { MergeReport, ModuleReport } from '../../../src/merge/report-types.ts';
-import type { ClusterComposition, RetentionView } from './report-view.ts';
+import { aggregateRetention, type ClusterComposition, type RetentionView } from './report-view.ts';
 
 export function isMergeReport(value: unknown): value is MergeReport {
   return typeof value === 'object' && value !== null && (value as { schema?: unknown }).schema === 'awb.merge-report/1';
 }
 
 export function mergeRetention(report: MergeReport): RetentionView[] {
-  const acc = new Map<string, { sum: number; min: number; n: number; err: number }>();
-  for (const m of report.modules) {
-    for (const r of m.retention) {
-      const a = acc.get(r.input) ?? { sum: 0, min: Number.POSITIVE_INFINITY, n: 0, err: 0 };
-      a.sum += r.projection;
-      a.min = Math.min(a.min, r.projection);
-      a.err += r.relativeError;
-      a.n += 1;
-      acc.set(r.input, a);
-    }
-  }
-  return [...acc.entries()].map(([input, a]) => ({
-    input,
-    modules: a.n,
-    meanProjection: a.sum / a.n,
-    minProjection: a.min,
-    meanRelativeError: a.err / a.n,
-  }));
+  return aggregateRetention(report.modules.flatMap((m) => m.retention));
 }
 
 /**

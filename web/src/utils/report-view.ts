@@ -91,19 +91,24 @@ export interface RetentionView {
 
 /** Mean and worst retention per merge input over the report's modules. */
 export function retentionByInput(report: DiagnosticsReport): RetentionView[] {
+  return aggregateRetention(report.retention.flatMap((entry) => entry.inputs));
+}
+
+/** Mean and worst projection per input over rows of (input, projection, relative error); errors that are null are left out of the mean. */
+export function aggregateRetention(
+  rows: Iterable<{ readonly input: string; readonly projection: number; readonly relativeError: number | null }>,
+): RetentionView[] {
   const acc = new Map<string, { sum: number; min: number; n: number; errSum: number; errN: number }>();
-  for (const entry of report.retention) {
-    for (const r of entry.inputs) {
-      const a = acc.get(r.input) ?? { sum: 0, min: Number.POSITIVE_INFINITY, n: 0, errSum: 0, errN: 0 };
-      a.sum += r.projection;
-      a.min = Math.min(a.min, r.projection);
-      a.n += 1;
-      if (r.relativeError !== null) {
-        a.errSum += r.relativeError;
-        a.errN += 1;
-      }
-      acc.set(r.input, a);
+  for (const r of rows) {
+    const a = acc.get(r.input) ?? { sum: 0, min: Number.POSITIVE_INFINITY, n: 0, errSum: 0, errN: 0 };
+    a.sum += r.projection;
+    a.min = Math.min(a.min, r.projection);
+    a.n += 1;
+    if (r.relativeError !== null) {
+      a.errSum += r.relativeError;
+      a.errN += 1;
     }
+    acc.set(r.input, a);
   }
   return [...acc.entries()].map(([input, a]) => ({
     input,

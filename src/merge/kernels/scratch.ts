@@ -1,0 +1,20 @@
+// Reusable f64 work buffers for the per-module kernels. On this kind of host, first-touching
+// fresh memory costs ~4 ms per MB (page faults, measured in bench/merge), which made a module's
+// temporary stacks cost more than the arithmetic on them. A named slot keeps its buffer between
+// modules (grown geometrically), so only the first module pays for the faults.
+// A slot's contents are valid until the next request for the same slot; callers must not let a
+// buffer escape into a result.
+const slots = new Map<string, Float64Array>();
+
+/** A Float64Array of exactly `length` values from `slot`, contents unspecified unless `zero`. */
+export function scratchF64(slot: string, length: number, zero = false): Float64Array {
+  let buf = slots.get(slot);
+  if (!buf || buf.length < length) {
+    buf = new Float64Array(Math.max(length, Math.ceil((buf?.length ?? 0) * 1.5)));
+    slots.set(slot, buf);
+    return buf.subarray(0, length);
+  }
+  const view = buf.subarray(0, length);
+  if (zero) view.fill(0);
+  return view;
+}
