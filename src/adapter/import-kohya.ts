@@ -2,7 +2,7 @@
 // `<prefix>.alpha` (scalar); scale = alpha / r, no alpha → scale 1 (algorithms.md §5.1, A23).
 // Module names keep the kohya prefix (`lora_unet_…`, `lora_te1_…`), with any "." turned into "_".
 import { WorkbenchError } from '../errors.ts';
-import { extraTensor, missingFactor, type AdapterImporter, type ImportInput, type ImportResult } from './importer.ts';
+import { extraTensor, groupFactorKeys, missingFactor, type AdapterImporter, type ImportInput, type ImportResult } from './importer.ts';
 import { createLazyModule, resolveFactorShapes, type FactorKeys } from './lazy-module.ts';
 import type { Layout, LoraModule } from './types.ts';
 
@@ -54,23 +54,13 @@ async function importKohya(input: ImportInput): Promise<ImportResult> {
       details: { file, tensor: lycoris },
     });
   }
-  const groups = new Map<string, { down?: string; up?: string }>();
-  const used = new Set<string>();
-  for (const key of names) {
-    const m = FACTOR_RE.exec(key);
-    if (!m) continue;
-    const g = groups.get(m[1]!) ?? {};
-    if (m[2] === 'down') g.down = key;
-    else g.up = key;
-    groups.set(m[1]!, g);
-    used.add(key);
-  }
+  const { groups, used } = groupFactorKeys(names, FACTOR_RE, 'down');
   const modules: LoraModule[] = [];
   const warnings: string[] = [];
   let missingAlpha = 0;
   for (const [prefix, g] of groups) {
     const name = normaliseKohyaName(prefix);
-    if (g.down === undefined || g.up === undefined) throw missingFactor(file, name, g.down, g.up, ['lora_down', 'lora_up']);
+    if (g.A === undefined || g.B === undefined) throw missingFactor(file, name, g.A, g.B, ['lora_down', 'lora_up']);
     if (source.has(`${prefix}.lora_mid.weight`)) {
       throw new WorkbenchError('ADAPTER_FORMAT_UNKNOWN', `${file}: module "${name}" has a LoCon Tucker core "${prefix}.lora_mid.weight", which is not supported`, {
         details: { file, module: name, tensor: `${prefix}.lora_mid.weight` },
@@ -78,7 +68,7 @@ async function importKohya(input: ImportInput): Promise<ImportResult> {
     }
     const alphaKey = `${prefix}.alpha`;
     const hasAlpha = source.has(alphaKey);
-    const keys: FactorKeys = { A: g.down, B: g.up, ...(hasAlpha ? { alpha: alphaKey } : {}) };
+    const keys: FactorKeys = { A: g.A, B: g.B, ...(hasAlpha ? { alpha: alphaKey } : {}) };
     const shapes = resolveFactorShapes(source, name, keys, 'standard', file);
     let alpha: number;
     if (hasAlpha) {

@@ -3,7 +3,7 @@
 // canonical factors are A = lora_aᵀ (r×in), B = lora_bᵀ (out×r), and the scale is MLX's
 // `lora_parameters.scale` itself (alpha = scale·r). A DoRA magnitude is `<path>.m`.
 import { WorkbenchError } from '../errors.ts';
-import { extraTensor, missingFactor, type AdapterImporter, type ImportInput, type ImportResult } from './importer.ts';
+import { extraTensor, groupFactorKeys, missingFactor, type AdapterImporter, type ImportInput, type ImportResult } from './importer.ts';
 import { checkMagnitudeShape, createLazyModule, resolveFactorShapes, type FactorKeys } from './lazy-module.ts';
 import type { LoraModule } from './types.ts';
 
@@ -49,23 +49,13 @@ async function importMlx(input: ImportInput): Promise<ImportResult> {
     warnings.push(`no lora_parameters.scale in the config: mlx-lm's default scale ${MLX_DEFAULT_SCALE} used`);
   }
   const scale = params.scale ?? MLX_DEFAULT_SCALE;
-  const groups = new Map<string, { a?: string; b?: string }>();
-  const used = new Set<string>();
-  for (const key of names) {
-    const m = FACTOR_RE.exec(key);
-    if (!m) continue;
-    const g = groups.get(m[1]!) ?? {};
-    if (m[2] === 'a') g.a = key;
-    else g.b = key;
-    groups.set(m[1]!, g);
-    used.add(key);
-  }
+  const { groups, used } = groupFactorKeys(names, FACTOR_RE, 'a');
   const modules: LoraModule[] = [];
   for (const [name, g] of groups) {
-    if (g.a === undefined || g.b === undefined) throw missingFactor(file, name, g.a, g.b, ['lora_a', 'lora_b']);
+    if (g.A === undefined || g.B === undefined) throw missingFactor(file, name, g.A, g.B, ['lora_a', 'lora_b']);
     const magnitudeKey = `${name}.m`;
     const hasMagnitude = source.has(magnitudeKey);
-    const keys: FactorKeys = { A: g.a, B: g.b, ...(hasMagnitude ? { magnitude: magnitudeKey } : {}) };
+    const keys: FactorKeys = { A: g.A, B: g.B, ...(hasMagnitude ? { magnitude: magnitudeKey } : {}) };
     const shapes = resolveFactorShapes(source, name, keys, 'transposed', file);
     if (hasMagnitude) {
       checkMagnitudeShape(source, name, magnitudeKey, shapes.outFeatures, file);

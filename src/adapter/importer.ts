@@ -46,6 +46,30 @@ export function extraTensor(source: TensorSource, key: string, role: string): Ex
   };
 }
 
+/**
+ * Groups a file's factor keys by module: `pattern` captures the module (group 1) and the factor's tag
+ * (group 2); `aTag` marks the A factor, any other tag is B. Modules keep first-seen order; `used`
+ * holds every key that matched.
+ */
+export function groupFactorKeys(
+  names: readonly string[],
+  pattern: RegExp,
+  aTag: string,
+): { groups: Map<string, { A?: string; B?: string }>; used: Set<string> } {
+  const groups = new Map<string, { A?: string; B?: string }>();
+  const used = new Set<string>();
+  for (const key of names) {
+    const m = pattern.exec(key);
+    if (!m) continue;
+    const g = groups.get(m[1]!) ?? {};
+    if (m[2] === aTag) g.A = key;
+    else g.B = key;
+    groups.set(m[1]!, g);
+    used.add(key);
+  }
+  return { groups, used };
+}
+
 /** ADAPTER_MISSING_FACTOR for a module that has only one of its factors; `names` are the format's names for A and B. */
 export function missingFactor(file: string, module: string, a: string | undefined, b: string | undefined, names: readonly [string, string]): WorkbenchError {
   const have = a ?? b!;

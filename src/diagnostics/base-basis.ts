@@ -13,6 +13,7 @@ import { normaliseSignInPlace, symmetricEigen } from './dense-kernels.ts';
 import type { LinearOperator } from '../linalg/operator.ts';
 import { matOperator } from '../linalg/mat-operator.ts';
 import { topSingular } from './top-singular.ts';
+import type { RangeProjector } from './range-projection.ts';
 
 /**
  * How the diagnostics multiply by W0: `fast` on the compute backend (W0 resident there, f32 on
@@ -96,11 +97,17 @@ export async function partialBasis(W0: Mat, K: number, seed: number, signal?: Ab
 export interface BasisCache {
   get(key: string): Promise<BaseBasis | undefined>;
   put(key: string, basis: BaseBasis): Promise<void>;
+  /**
+   * Range projectors of tall bases (range-projection.ts), kept in memory only, beside the bases
+   * the cache already holds in memory (an n×n factor, smaller than the m×n basis it replaces).
+   */
+  readonly projectors?: Map<string, RangeProjector>;
 }
 
 export function memoryBasisCache(): BasisCache {
   const map = new Map<string, BaseBasis>();
   return {
+    projectors: new Map(),
     get: async (key) => map.get(key),
     put: async (key, basis) => {
       map.set(key, basis);
@@ -113,6 +120,7 @@ export function diskBasisCache(dir: string): BasisCache {
   const memory = new Map<string, BaseBasis>();
   const fileFor = (key: string): string => join(dir, `${key.replace(/[^A-Za-z0-9_.-]/g, '_')}.safetensors`);
   return {
+    projectors: new Map(),
     async get(key) {
       const hit = memory.get(key);
       if (hit) return hit;

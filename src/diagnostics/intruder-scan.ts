@@ -190,8 +190,10 @@ async function scan(W0: Mat, B: Mat, A: Mat, scale: number, options: IntruderSca
     if (undecided.length > 0 && !b.complete && !quadratureRun) {
       quadratureRun = true;
       const tall = W0.rows > W0.cols;
-      const projector = tall ? rangeProjector(W0, products.exact) : undefined;
-      const projected = projector ? await projector.project(undecided.map((j) => tuned.u[j]!)) : undefined;
+      const projectors = options.cache.projectors;
+      const projector = tall ? (projectors?.get(options.baseKey) ?? rangeProjector(W0)) : undefined;
+      if (projector && projectors) projectors.set(options.baseKey, projector);
+      const projected = projector ? await projector.project(products.exact, undecided.map((j) => tuned.u[j]!)) : undefined;
       if (projected) {
         projected.forEach((pr, a) => {
           const j = undecided[a]!;

@@ -32,11 +32,12 @@ export interface ProjectedVector {
 export interface RangeProjector {
   /** Lower bound on the smallest singular value of W0. */
   readonly sigmaMinLower: number;
-  project(vectors: readonly Float64Array[]): Promise<ProjectedVector[]>;
+  /** `exact`: W0 (the same matrix the projector was built from) as an f64 operator. */
+  project(exact: LinearOperator, vectors: readonly Float64Array[]): Promise<ProjectedVector[]>;
 }
 
-/** `exact`: W0 as an f64 operator (matOperator). Undefined when W0 is not tall or too ill-conditioned. */
-export function rangeProjector(W0: Mat, exact: LinearOperator): RangeProjector | undefined {
+/** Undefined when W0 is not tall or too ill-conditioned. Holds only n×n data, not W0. */
+export function rangeProjector(W0: Mat): RangeProjector | undefined {
   const { rows: m, cols: n } = W0;
   if (m <= n || n === 0) return undefined;
   const L = tsGemm(W0, W0, true, false).data; // G, overwritten by its Cholesky factor (lower)
@@ -76,7 +77,7 @@ export function rangeProjector(W0: Mat, exact: LinearOperator): RangeProjector |
   const LinvMat: Mat = { rows: n, cols: n, data: Linv };
   return {
     sigmaMinLower,
-    async project(vectors) {
+    async project(exact, vectors) {
       if (vectors.length === 0) return [];
       const Umat = fromColumns(vectors, m);
       const w = await exact.applyTranspose(Umat); // n×t

@@ -23,7 +23,7 @@ import { DEFAULT_CONVERSION_SEED } from './truncate-operator.ts';
 export const CONVERT_TARGETS = ['peft', 'kohya', 'loha', 'lokr'] as const;
 export type ConvertTarget = (typeof CONVERT_TARGETS)[number];
 export const CONVERT_REPORT_FILE = 'convert-report.json';
-export const CONVERT_BACKEND = 'typescript-f64 (exact SVD of the factors; randomized SVD for DoRA with a base; main thread)';
+export const CONVERT_BACKEND = 'typescript-f64 (exact SVD of the factors; randomized SVD for DoRA with a base; LU with partial pivoting for LoLDU; main thread)';
 
 export interface ConvertOptions {
   readonly to: ConvertTarget;

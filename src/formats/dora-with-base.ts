@@ -10,9 +10,8 @@ import { transpose, type Mat } from '../tensor/matrix.ts';
 import { doraToLora } from './dora.ts';
 import type { OperatorTruncateOptions } from './truncate-operator.ts';
 
-/** Finds "<name>.weight" in a base model (also with the module path's first segment dropped or a "model." prefix). */
-export async function baseWeightFor(base: TensorSource, module: LoraModule): Promise<Mat> {
-  const name = module.name;
+/** The key of "<name>.weight" in a base model (also with the module path's first segment dropped or a "model." / "transformer." prefix). */
+export function baseWeightKey(base: TensorSource, name: string): string {
   const candidates = [`${name}.weight`, `${name.slice(name.indexOf('.') + 1)}.weight`, `model.${name}.weight`, `transformer.${name}.weight`];
   const key = candidates.find((k) => base.has(k));
   if (key === undefined) {
@@ -20,6 +19,13 @@ export async function baseWeightFor(base: TensorSource, module: LoraModule): Pro
       details: { module: name, tried: candidates },
     });
   }
+  return key;
+}
+
+/** The base weight of a module in canonical m×n orientation (see baseWeightKey for the names tried). */
+export async function baseWeightFor(base: TensorSource, module: LoraModule): Promise<Mat> {
+  const name = module.name;
+  const key = baseWeightKey(base, name);
   const shape = base.info(key).shape;
   const rows = shape[0] ?? 1;
   const cols = shape.slice(1).reduce((a, b) => a * b, 1);

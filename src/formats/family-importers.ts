@@ -2,6 +2,7 @@
 // importers, so that a LoRA-XS or mixed LyCORIS file is not read as a plain LoRA on a tie).
 import type { AdapterImporter } from '../adapter/importer.ts';
 import { lycorisImporter } from './import-lycoris.ts';
+import { lolduImporter } from './import-loldu.ts';
 import { loraXsImporter, peftLohaImporter, peftLokrImporter, peftMissImporter, peftRandloraImporter, peftVeraImporter } from './import-peft-families.ts';
 
 export const FAMILY_IMPORTERS: readonly AdapterImporter[] = [
@@ -12,4 +13,5 @@ export const FAMILY_IMPORTERS: readonly AdapterImporter[] = [
   peftMissImporter,
   peftVeraImporter,
   peftRandloraImporter,
+  lolduImporter,
 ];

@@ -16,9 +16,18 @@ export interface Ldu {
 
 /** LU with partial pivoting (largest |pivot|, first index on ties), split into L·diag(D)·U. */
 export function lduDecompose(W0: Mat): Ldu {
+  return luSteps(W0, Math.min(W0.rows, W0.cols));
+}
+
+/**
+ * The first `steps` columns of the pivoted elimination: P·L[:, :steps], D[:steps] and U[:steps] are final
+ * after `steps` steps (later swaps move an original row together with its multipliers, and never touch
+ * rows < steps), so LoLDU with rank r costs O(m·n·r), not O(m·n·min(m,n)).
+ */
+export function luSteps(W0: Mat, steps: number): Ldu {
   const m = W0.rows;
   const n = W0.cols;
-  const k = Math.min(m, n);
+  const k = steps;
   const a = Float64Array.from(W0.data);
   const perm = Array.from({ length: m }, (_, i) => i);
   for (let c = 0; c < k; c++) {
@@ -56,13 +65,14 @@ export function lduDecompose(W0: Mat): Ldu {
 
 /** B' (m×r, scale folded in) and A' (r×n) of the LoLDU delta. */
 export function lolduToLora(W0: Mat, z: Float64Array, scale: number): { B: Mat; A: Mat } {
-  const { perm, L, D, U } = lduDecompose(W0);
   const r = z.length;
-  if (r === 0 || r > D.length) {
-    throw new WorkbenchError('FAMILY_TENSORS_INVALID', `LoLDU: vector_z has ${r} entries; the base weight allows 1..${D.length}`, {
-      details: { rank: r, max: D.length },
+  const max = Math.min(W0.rows, W0.cols);
+  if (r === 0 || r > max) {
+    throw new WorkbenchError('FAMILY_TENSORS_INVALID', `LoLDU: vector_z has ${r} entries; the base weight allows 1..${max}`, {
+      details: { rank: r, max },
     });
   }
+  const { perm, L, D, U } = luSteps(W0, r);
   const m = W0.rows;
   const B = new Float64Array(m * r);
   // (P·L)[perm[i], :] = L[i, :]

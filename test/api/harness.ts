@@ -2,7 +2,7 @@
 // optional in-process runner, for supertest.
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Express } from 'express';
 import { createApp } from '../../server/app.ts';
 import type { AppDeps } from '../../server/app.ts';
@@ -10,9 +10,9 @@ import { openServices } from '../../server/services.ts';
 import type { Services } from '../../server/services.ts';
 import type { BlobStoreHooks } from '../../server/storage/blob-store.ts';
 import { JobRunner } from '../../server/jobs/runner.ts';
+import { FIXTURES } from '../helpers/paths.ts';
 
-export const REPO = resolve(import.meta.dirname, '../..');
-export const FIXTURES = join(REPO, 'fixtures');
+export { REPO_ROOT as REPO, FIXTURES } from '../helpers/paths.ts';
 
 export interface Harness {
   readonly app: Express;

@@ -1,14 +1,17 @@
 // `awb convert IN -o OUT/ [--to peft|kohya|loha|lokr] [--rank R | --energy E] [--base BASE] …`:
-// any importable adapter (LoRA, LoHa, LoKr, MiSS, VeRA, RandLoRA, LoRA-XS, DoRA) to a PEFT or kohya
+// any importable adapter (LoRA, LoHa, LoKr, MiSS, VeRA, RandLoRA, LoRA-XS, DoRA; LoLDU with --base) to a PEFT or kohya
 // LoRA, optionally truncated (the per-module relative error is printed and written to
 // OUT/convert-report.json), or back to LoHa / LoKr where exact. Ctrl-C leaves no partial OUT/.
 import { stat } from 'node:fs/promises';
-import { basename, isAbsolute, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WorkbenchError, fromFsError } from '../../errors.ts';
 import { loadAdapter } from '../../adapter/load-adapter.ts';
 import { EXPORT_DTYPES, type ExportDType } from '../../adapter/export-tensors.ts';
-import { openSafetensors, type SafetensorsFile } from '../../safetensors/reader.ts';
+import type { TensorSource } from '../../safetensors/reader.ts';
+import { openTensorSource, SHARD_INDEX_NAME, SINGLE_FILE_NAME } from '../../safetensors/sharded.ts';
+import type { Adapter } from '../../adapter/types.ts';
+import { isLolduNeedsBase, loadLolduAdapter } from '../../formats/load-loldu-adapter.ts';
 import { sha256File } from '../../util/hash.ts';
 import { CONVERT_REPORT_FILE, CONVERT_TARGETS, convertAdapter, type ConvertReport, type ConvertTarget } from '../../formats/convert-adapter.ts';
 import { formatNumber } from './inspect.ts';
@@ -18,7 +21,7 @@ const USAGE = `usage: awb convert IN -o OUT/ [--to peft|kohya|loha|lokr] [--rank
                    [--dtype F32|F16|BF16] [--seed N] [--allow-embed] [--json] [--overwrite]
 
 Convert an adapter (PEFT/kohya/diffusers/MLX LoRA, LyCORIS or PEFT LoHa/LoKr, MiSS/Bone, VeRA,
-RandLoRA, LoRA-XS, DoRA) to a LoRA, or back to LoHa/LoKr. OUT/ also gets ${CONVERT_REPORT_FILE}.
+RandLoRA, LoRA-XS, DoRA, LoLDU) to a LoRA, or back to LoHa/LoKr. OUT/ also gets ${CONVERT_REPORT_FILE}.
 
   --to peft            PEFT LoRA folder (default); families are written in their exact LoRA form
   --to kohya           one kohya LoRA .safetensors file in OUT/
@@ -27,8 +30,10 @@ RandLoRA, LoRA-XS, DoRA) to a LoRA, or back to LoHa/LoKr. OUT/ also gets ${CONVE
   --allow-embed        with --to loha|lokr: write other modules as the trivial (B·A)⊙(1·1ᵀ) / kron([[1]], B·A)
   --rank R             truncate every module to rank ≤ R (exact SVD of its factors); error per module reported
   --energy E           keep the smallest rank holding fraction E (0 < E ≤ 1) of each module's ‖ΔW‖²
-  --base BASE          base model .safetensors: DoRA modules become plain LoRA of their effective delta
-                       diag(g)(W0 + sBA) − W0 (needs --rank or --energy; randomized SVD, --seed, default 42)
+  --base BASE          base model (.safetensors file, shard index .json, or a folder with either):
+                       DoRA modules become plain LoRA of their effective delta diag(g)(W0 + sBA) − W0
+                       (needs --rank or --energy; randomized SVD, --seed, default 42); a LoLDU file
+                       (vector_z only) becomes its exact LoRA, with P, L, D, U recomputed from W0
   --dtype F32|F16|BF16 output factor dtype (default F32)
   --json               print the report as JSON
   --overwrite          replace an existing OUT/`;
@@ -77,23 +82,42 @@ export function renderConvertText(report: ConvertReport, shownOut: string): stri
   return `${lines.join('\n')}\n`;
 }
 
-async function openBase(path: string): Promise<{ source: SafetensorsFile; file: { name: string; path: string; sizeBytes: number; sha256: string } }> {
-  let sizeBytes: number;
+/** The file that identifies the base in the report: the file itself, or a folder's model.safetensors / shard index. */
+async function baseFile(path: string): Promise<string> {
+  let info;
   try {
-    const info = await stat(path);
-    if (!info.isFile()) {
-      throw new WorkbenchError('INVALID_ARGUMENT', `--base ${path}: give the base model's .safetensors file, not a folder`, { details: { path } });
-    }
-    sizeBytes = info.size;
+    info = await stat(path);
   } catch (error) {
-    if (error instanceof WorkbenchError) throw error;
     throw fromFsError(error, path, 'read base model');
   }
-  const source = await openSafetensors(path);
+  if (!info.isDirectory()) return path;
+  for (const name of [SINGLE_FILE_NAME, SHARD_INDEX_NAME]) {
+    const candidate = join(path, name);
+    if (await stat(candidate).then((s) => s.isFile(), () => false)) return candidate;
+  }
+  return path; // openTensorSource reports the missing files
+}
+
+/** A base model given as a .safetensors file, a shard index (.json) or a folder holding either. */
+async function openBase(path: string): Promise<{ source: TensorSource; file: { name: string; path: string; sizeBytes: number; sha256: string } }> {
+  const identity = await baseFile(path);
+  const source = await openTensorSource(path);
   try {
-    return { source, file: { name: basename(path), path, sizeBytes, sha256: await sha256File(path) } };
+    const sizeBytes = (await stat(identity)).size;
+    const name = identity === path ? basename(path) : `${basename(path)}/${basename(identity)}`;
+    return { source, file: { name, path: identity, sizeBytes, sha256: await sha256File(identity) } };
   } catch (error) {
     await source.close();
+    throw error;
+  }
+}
+
+/** loadAdapter, or for a LoLDU file (which holds only z) the LoLDU loader with the base model. */
+async function loadInput(path: string, base: { source: TensorSource } | undefined, signal: AbortSignal): Promise<Adapter> {
+  try {
+    return await loadAdapter(path, { signal });
+  } catch (error) {
+    if (base && isLolduNeedsBase(error)) return loadLolduAdapter(path, base.source, { signal });
     throw error;
   }
 }
@@ -130,9 +154,9 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   if (seed !== undefined && !Number.isSafeInteger(seed)) throw new WorkbenchError('INVALID_ARGUMENT', `--seed must be an integer, got ${seed}`, { details: { seed } });
   const at = (p: string): string => (isAbsolute(p) ? p : resolve(io.cwd, p));
   const outDir = at(values.out);
-  const adapter = await loadAdapter(at(positionals[0]!), { signal: io.signal });
+  const base = values.base === undefined ? undefined : await openBase(at(values.base));
   try {
-    const base = values.base === undefined ? undefined : await openBase(at(values.base));
+    const adapter = await loadInput(at(positionals[0]!), base, io.signal);
     try {
       const report = await convertAdapter(adapter, outDir, {
         to,
@@ -149,10 +173,10 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       io.stdout.write(values.json ? `${JSON.stringify({ outDir, ...report }, null, 2)}\n` : renderConvertText(report, values.out));
       return 0;
     } finally {
-      await base?.source.close();
+      await adapter.close();
     }
   } finally {
-    await adapter.close();
+    await base?.source.close();
   }
 }
 

@@ -86,16 +86,17 @@ const ROW_BLOCK_ELEMENTS = 1 << 20;
  * selection inside one bin), so no m×n scratch exists. The merged M is then re-factored by
  * randomized SVD: held (m×n f64) when small, otherwise replayed block by block per product.
  */
-export async function runTaskArithmetic(ctx: ModuleContext, config: TaskArithmeticConfig, options: { denseLimitElements?: number } = {}): Promise<ModuleResult> {
+export async function runTaskArithmetic(ctx: ModuleContext, config: TaskArithmeticConfig, options: { denseLimitElements?: number; blockElements?: number } = {}): Promise<ModuleResult> {
   const m = ctx.outFeatures;
   const n = ctx.inFeatures;
   const inputs = canonicalOrder(ctx.inputs);
   // tiesOfficial replaces a zero elected sign by the majority over the whole tensor: one block.
-  const blockRows = config.consensus !== 'none' && config.zeroSign === 'tiesOfficial' ? m : Math.max(1, Math.floor(ROW_BLOCK_ELEMENTS / Math.max(1, n)));
+  const blockElements = options.blockElements ?? ROW_BLOCK_ELEMENTS;
+  const blockRows = config.consensus !== 'none' && config.zeroSign === 'tiesOfficial' ? m : Math.max(1, Math.floor(blockElements / Math.max(1, n)));
   const cuts: MagnitudeCut[] = [];
   if (config.sparsification === 'magnitude' && config.density < 1) {
     // Each task's per-tensor cut from two streamed passes over its row blocks (no m×n scratch).
-    const cutRows = Math.max(1, Math.floor(ROW_BLOCK_ELEMENTS / Math.max(1, n)));
+    const cutRows = Math.max(1, Math.floor(blockElements / Math.max(1, n)));
     const scratch = new Float64Array(Math.min(m, cutRows) * n);
     for (const input of inputs) {
       cuts.push(

@@ -13,8 +13,8 @@ import { openSafetensors } from '../../../src/safetensors/reader.ts';
 import { fromRows } from '../../../src/tensor/matrix.ts';
 import { isWorkbenchError } from '../../../src/errors.ts';
 import { suiteTempDir } from '../../helpers/temp-dir.ts';
+import { REPO_ROOT } from '../../helpers/paths.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
 const TMP = suiteTempDir('awb-export-');
 
 function tiny(name: string, rank: number, scale: number): ExportModule {
@@ -65,7 +65,7 @@ describe('writePeftAdapter', () => {
   });
 
   it('folds the scale into B when asked: alpha = r, scale 1, same ΔW', async () => {
-    const a = await loadAdapter(join(ROOT, 'fixtures/adapters/llama-c'));
+    const a = await loadAdapter(join(REPO_ROOT, 'fixtures/adapters/llama-c'));
     const out = join(TMP, 'folded');
     const written = await writePeftAdapter(out, { modules: adapterModules(a), config: a.config, foldScale: true });
     expect(written.config).toMatchObject({ r: 8, lora_alpha: 8, alpha_pattern: {} });
@@ -146,8 +146,8 @@ describe('loadAdapterFromFiles (uploads)', () => {
   it('loads a PEFT folder uploaded as two blobs with their original names', async () => {
     const dir = join(TMP, 'blobs');
     mkdirSync(dir);
-    copyFileSync(join(ROOT, 'fixtures/adapters/llama-a/adapter_model.safetensors'), join(dir, 'blob-1'));
-    copyFileSync(join(ROOT, 'fixtures/adapters/llama-a/adapter_config.json'), join(dir, 'blob-2'));
+    copyFileSync(join(REPO_ROOT, 'fixtures/adapters/llama-a/adapter_model.safetensors'), join(dir, 'blob-1'));
+    copyFileSync(join(REPO_ROOT, 'fixtures/adapters/llama-a/adapter_config.json'), join(dir, 'blob-2'));
     const adapter = await loadAdapterFromFiles(
       [
         { name: 'adapter_model.safetensors', path: join(dir, 'blob-1') },

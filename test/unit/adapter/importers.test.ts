@@ -9,8 +9,8 @@ import { peftImporter } from '../../../src/adapter/import-peft.ts';
 import { floatTensor, writeSafetensors } from '../../../src/safetensors/writer.ts';
 import { matmul, toRows } from '../../../src/tensor/matrix.ts';
 import { suiteTempDir } from '../../helpers/temp-dir.ts';
+import { REPO_ROOT } from '../../helpers/paths.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
 const TMP = suiteTempDir('awb-imp-');
 let n = 0;
 function folder(): string {
@@ -131,9 +131,9 @@ describe('PEFT configs', () => {
 describe('folder resolution and the registry', () => {
   it('prefers adapter_model.safetensors over other safetensors in a folder', async () => {
     const dir = folder();
-    copyFileSync(join(ROOT, 'fixtures/adapters/llama-a/adapter_model.safetensors'), join(dir, 'adapter_model.safetensors'));
-    copyFileSync(join(ROOT, 'fixtures/adapters/llama-a/adapter_config.json'), join(dir, 'adapter_config.json'));
-    copyFileSync(join(ROOT, 'fixtures/adapters/kohya-sample/kohya_lora.safetensors'), join(dir, 'other.safetensors'));
+    copyFileSync(join(REPO_ROOT, 'fixtures/adapters/llama-a/adapter_model.safetensors'), join(dir, 'adapter_model.safetensors'));
+    copyFileSync(join(REPO_ROOT, 'fixtures/adapters/llama-a/adapter_config.json'), join(dir, 'adapter_config.json'));
+    copyFileSync(join(REPO_ROOT, 'fixtures/adapters/kohya-sample/kohya_lora.safetensors'), join(dir, 'other.safetensors'));
     const adapter = await loadAdapter(dir);
     expect([adapter.format, adapter.modules.length]).toEqual(['peft', 8]);
     await adapter.close();

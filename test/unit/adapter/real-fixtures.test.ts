@@ -8,9 +8,9 @@ import { loadAdapter } from '../../../src/adapter/load-adapter.ts';
 import { inspectAdapter } from '../../../src/adapter/inspect-adapter.ts';
 import { isWorkbenchError } from '../../../src/errors.ts';
 import { compareModuleNames } from '../../../src/adapter/module-order.ts';
+import { REPO_ROOT } from '../../helpers/paths.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
-const GOLDEN_DIR = join(ROOT, 'fixtures', 'golden', 'adapters');
+const GOLDEN_DIR = join(REPO_ROOT, 'fixtures', 'golden', 'adapters');
 
 interface GoldenModule {
   rank: number;
@@ -48,7 +48,7 @@ function expectClose(actual: number, expected: number, rel: number, what: string
 
 describe('real and sample adapters match an independent numpy reading', () => {
   it('has a golden file for every real adapter except the full model', () => {
-    const real = readdirSync(join(ROOT, 'fixtures', 'real'), { withFileTypes: true })
+    const real = readdirSync(join(REPO_ROOT, 'fixtures', 'real'), { withFileTypes: true })
       .filter((d) => d.isDirectory() && d.name !== 'base-tinygpt2')
       .map((d) => `fixtures/real/${d.name}`);
     expect(goldens.map((g) => g.source).filter((s) => s.startsWith('fixtures/real/')).sort()).toEqual(real.sort());
@@ -56,7 +56,7 @@ describe('real and sample adapters match an independent numpy reading', () => {
 
   for (const golden of goldens) {
     it(`${golden.source}: format ${golden.format}, ${golden.moduleCount} modules, ranks, scales, layout, norms`, async () => {
-      const adapter = await loadAdapter(join(ROOT, golden.source), { allowNonFinite: golden.nonFinite > 0 });
+      const adapter = await loadAdapter(join(REPO_ROOT, golden.source), { allowNonFinite: golden.nonFinite > 0 });
       try {
         expect(adapter.format).toBe(golden.format);
         expect(adapter.dtype).toBe(golden.dtype);
@@ -96,25 +96,25 @@ describe('real and sample adapters match an independent numpy reading', () => {
   }
 
   it('refuses the all-NaN gemma2b-sql adapter unless allowNonFinite is set, naming a module and a count', async () => {
-    const error = await loadAdapter(join(ROOT, 'fixtures/real/gemma2b-sql')).catch((e: unknown) => e);
+    const error = await loadAdapter(join(REPO_ROOT, 'fixtures/real/gemma2b-sql')).catch((e: unknown) => e);
     expect(isWorkbenchError(error) && error.code).toBe('ADAPTER_NONFINITE');
     expect((error as Error).message).toMatch(/model\.layers\.0\.self_attn\.q_proj.*65536/);
-    const loaded = await loadAdapter(join(ROOT, 'fixtures/real/gemma2b-sql'), { allowNonFinite: true });
+    const loaded = await loadAdapter(join(REPO_ROOT, 'fixtures/real/gemma2b-sql'), { allowNonFinite: true });
     expect(loaded.warnings.join('\n')).toMatch(/1843200 non-finite/);
     await loaded.close();
   });
 
   it('refuses the full tiny GPT-2 checkpoint with ADAPTER_NOT_FOUND', async () => {
-    const error = await loadAdapter(join(ROOT, 'fixtures/real/base-tinygpt2')).catch((e: unknown) => e);
+    const error = await loadAdapter(join(REPO_ROOT, 'fixtures/real/base-tinygpt2')).catch((e: unknown) => e);
     expect(isWorkbenchError(error) && error.code).toBe('ADAPTER_NOT_FOUND');
     expect((error as Error).message).toMatch(/model\.safetensors.*28 tensors.*full model/);
   });
 
   it('detects GPT-2 Conv1D layers stored transposed and records why (distilbert does not)', async () => {
-    const gpt2 = await loadAdapter(join(ROOT, 'fixtures/real/gpt2-tigrinya'));
+    const gpt2 = await loadAdapter(join(REPO_ROOT, 'fixtures/real/gpt2-tigrinya'));
     expect(new Set(gpt2.modules.map((m) => m.layout.kind))).toEqual(new Set(['linear_fan_in_fan_out']));
     await gpt2.close();
-    const bert = await loadAdapter(join(ROOT, 'fixtures/real/distilbert-emotion'));
+    const bert = await loadAdapter(join(REPO_ROOT, 'fixtures/real/distilbert-emotion'));
     expect(bert.extras.map((e) => e.role)).toEqual(['modules_to_save', 'modules_to_save', 'modules_to_save', 'modules_to_save']);
     await bert.close();
   });

@@ -11,8 +11,8 @@ import { loadAdapter } from '../../../src/adapter/load-adapter.ts';
 import type { Adapter } from '../../../src/adapter/types.ts';
 import type { ExportDType } from '../../../src/adapter/export-tensors.ts';
 import { suiteTempDir } from '../../helpers/temp-dir.ts';
+import { REPO_ROOT } from '../../helpers/paths.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
 const TMP = suiteTempDir('awb-rt-');
 
 const TOLERANCE: Record<ExportDType, number> = { F32: 1e-6, F16: 2e-3, BF16: 1.6e-2 };
@@ -56,7 +56,7 @@ describe('PEFT export round trip', () => {
     for (const dtype of ['F32', 'F16', 'BF16'] as const) {
       if (dtype !== 'F32' && !source.includes('llama-c') && !source.includes('gpt2-anirudh')) continue;
       it(`${source} → PEFT ${dtype} → load: same ΔW within ${TOLERANCE[dtype]}`, async () => {
-        const a = await loadAdapter(join(ROOT, source));
+        const a = await loadAdapter(join(REPO_ROOT, source));
         const out = join(TMP, `peft-${n++}`);
         const written = await writePeftAdapter(out, { modules: adapterModules(a), extras: a.extras, config: a.config, baseModel: a.baseModel, dtype });
         const b = await loadAdapter(out);
@@ -84,7 +84,7 @@ describe('PEFT export round trip', () => {
 describe('kohya export round trip', () => {
   for (const source of ['fixtures/adapters/llama-c', 'fixtures/adapters/kohya-sample', 'fixtures/adapters/mlx-sample']) {
     it(`${source} → kohya F32 → load: same ΔW within 1e-6`, async () => {
-      const a = await loadAdapter(join(ROOT, source));
+      const a = await loadAdapter(join(REPO_ROOT, source));
       const file = join(TMP, `${source.split('/').pop()}.safetensors`);
       const written = await writeKohyaAdapter(file, { modules: adapterModules(a) });
       const b = await loadAdapter(file);
@@ -101,7 +101,7 @@ describe('kohya export round trip', () => {
 });
 
 it('refuses to write a DoRA module as kohya (the magnitude has nowhere to go)', async () => {
-  const a = await loadAdapter(join(ROOT, 'fixtures/adapters/peft-features'));
+  const a = await loadAdapter(join(REPO_ROOT, 'fixtures/adapters/peft-features'));
   const error = await writeKohyaAdapter(join(TMP, 'dora.safetensors'), { modules: adapterModules(a) }).catch((e: unknown) => e);
   await a.close();
   expect((error as { code?: string }).code).toBe('INVALID_ARGUMENT');

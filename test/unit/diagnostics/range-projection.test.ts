@@ -37,12 +37,12 @@ describe('projection onto range(W0) with a certified error (tall W0)', () => {
     const rng = createRng(5);
     for (const [m, n] of [[90, 30], [150, 60]] as const) {
       const W0 = decayingBase(m, n, m + n);
-      const projector = rangeProjector(W0, matOperator(W0))!;
+      const projector = rangeProjector(W0)!;
       expect(projector).toBeDefined();
       const basis = fullBasis(W0);
       expect(projector.sigmaMinLower).toBeLessThanOrEqual(basis.sigma[n - 1]!);
       const us = [unitRandom(m, rng), unitRandom(m, rng), basis.vectors[3]!.slice()];
-      const projected = await projector.project(us);
+      const projected = await projector.project(matOperator(W0), us);
       projected.forEach((pr, j) => {
         const u = us[j]!;
         const exact = new Float64Array(m);
@@ -64,9 +64,9 @@ describe('projection onto range(W0) with a certified error (tall W0)', () => {
 
   it('refuses square/wide weights and ill-conditioned ones (σ_min/σ₁ below 1e-6), leaving them to the full SVD', () => {
     const square = decayingBase(20, 20, 1);
-    expect(rangeProjector(square, matOperator(square))).toBeUndefined();
+    expect(rangeProjector(square)).toBeUndefined();
     const bad = decayingBase(40, 10, 2, (i) => (i === 9 ? 1e-9 : 1 + i));
-    expect(rangeProjector(bad, matOperator(bad))).toBeUndefined();
+    expect(rangeProjector(bad)).toBeUndefined();
   });
 });
 
@@ -82,7 +82,12 @@ describe('tall modules: the auto route decides intruders without the full SVD an
       const A: Mat = { rows: r, cols: n, data: Float64Array.from({ length: r * n }, () => rng.normal() / Math.sqrt(n)) };
       const common = { k: 10, epsilons: [0.3, 0.5, 0.7], sweep: [], seed: 7, baseKey: `tall-${seed}` };
       const full = await scanModuleIntruders(W0, B, A, 4, { ...common, route: 'full', cache: memoryBasisCache() });
-      const auto = await scanModuleIntruders(W0, B, A, 4, { ...common, route: 'auto', cache: memoryBasisCache() });
+      const cache = memoryBasisCache();
+      const auto = await scanModuleIntruders(W0, B, A, 4, { ...common, route: 'auto', cache });
+      // A second adapter on the same base reuses the cached basis and projector (built on the first scan's W0).
+      const again = await scanModuleIntruders(W0, B, A, 4, { ...common, seed: 8, route: 'auto', cache });
+      expect(cache.projectors?.has(common.baseKey)).toBe(true);
+      expect(again.counts.map((c) => c.intruders)).toEqual(full.counts.map((c) => c.intruders));
       tallCases++;
       if (!auto.base.fullSvd) decidedWithoutFull++;
       for (const k of [5, 10]) {

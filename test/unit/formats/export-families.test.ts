@@ -9,13 +9,13 @@ import { lokrExportTensors } from '../../../src/formats/export-lokr.ts';
 import { openSafetensors } from '../../../src/safetensors/reader.ts';
 import { matmul } from '../../../src/tensor/matrix.ts';
 import { suiteTempDir } from '../../helpers/temp-dir.ts';
+import { REPO_ROOT } from '../../helpers/paths.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
-const FIX = join(ROOT, 'fixtures', 'families');
+const FIX = join(REPO_ROOT, 'fixtures', 'families');
 const TMP = suiteTempDir('awb-family-export-');
 
 type Golden = { modules: Record<string, { norm: number; delta: number[] }> };
-const golden = (c: string): Golden => JSON.parse(readFileSync(join(ROOT, 'fixtures', 'golden', 'families', `${c}.json`), 'utf8')) as Golden;
+const golden = (c: string): Golden => JSON.parse(readFileSync(join(REPO_ROOT, 'fixtures', 'golden', 'families', `${c}.json`), 'utf8')) as Golden;
 
 /** Loads `path` and checks every module against the golden, with module names mapped by `rename`. */
 async function expectGolden(path: string, c: string, format: string, family: string, rename: (n: string) => string = (n) => n): Promise<void> {

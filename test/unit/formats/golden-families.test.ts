@@ -7,15 +7,15 @@ import { loadAdapter } from '../../../src/adapter/load-adapter.ts';
 import { isWorkbenchError } from '../../../src/errors.ts';
 import { kroneckerToLora } from '../../../src/formats/kronecker-svd.ts';
 import { matmul } from '../../../src/tensor/matrix.ts';
+import { REPO_ROOT } from '../../helpers/paths.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
-const FIX = join(ROOT, 'fixtures', 'families');
+const FIX = join(REPO_ROOT, 'fixtures', 'families');
 
 interface Golden {
   modules: Record<string, { rows: number; cols: number; norm: number; delta: number[] }>;
   truncation?: { module: string; rank: number; relativeError: number; singularValues: number[] };
 }
-const golden = (c: string): Golden => JSON.parse(readFileSync(join(ROOT, 'fixtures', 'golden', 'families', `${c}.json`), 'utf8')) as Golden;
+const golden = (c: string): Golden => JSON.parse(readFileSync(join(REPO_ROOT, 'fixtures', 'golden', 'families', `${c}.json`), 'utf8')) as Golden;
 
 /** ‖scale·B·A − golden‖_F / ‖golden‖_F for every module; the stored inputs are exact f32 values, so 1e-6 is loose. */
 async function relativeErrors(path: string, c: string): Promise<{ format: string; errors: Record<string, number>; families: Record<string, string | undefined> }> {

@@ -68,6 +68,7 @@ const LIBRARY_SENTENCES: Record<string, string> = {
   REPORT_INVALID: 'The report file does not match the report schema.',
   FAMILY_UNSUPPORTED: 'This adapter family is recognised but cannot be converted here.',
   FAMILY_TENSORS_INVALID: "This adapter family's tensors are missing or inconsistent.",
+  FAMILY_STRUCTURE_MISSING: 'A module is plain LoRA, so it cannot be written as LoHa or LoKr without inventing a structure it does not have.',
 };
 
 const CLIENT_SENTENCES = {
