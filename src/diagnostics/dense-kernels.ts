@@ -190,6 +190,20 @@ function tql2(n: number, Vt: Float64Array[], d: Float64Array, e: Float64Array): 
   }
 }
 
+/** The symmetric tridiagonal with diagonal α and off-diagonal β (Lanczos), row-major s×s. */
+export function tridiagonal(alphas: readonly number[], betas: readonly number[]): Float64Array {
+  const s = alphas.length;
+  const T = new Float64Array(s * s);
+  for (let i = 0; i < s; i++) {
+    T[i * s + i] = alphas[i]!;
+    if (i + 1 < s) {
+      T[(i + 1) * s + i] = betas[i]!;
+      T[i * s + i + 1] = betas[i]!;
+    }
+  }
+  return T;
+}
+
 export function dot(a: Float64Array, b: Float64Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;

@@ -11,7 +11,7 @@
 // W0 is any f64 operator (matOperator): the Gauss rule's inequalities need exact products.
 import type { LinearOperator } from '../linalg/operator.ts';
 import { throwIfAborted } from '../errors.ts';
-import { dot, fromColumns, columnsOf, symmetricEigen } from './dense-kernels.ts';
+import { dot, fromColumns, columnsOf, symmetricEigen, tridiagonal } from './dense-kernels.ts';
 
 export interface QuadratureBound {
   /** Upper bound on max_i |cos(u, u0_i)| over all base left singular vectors. */
@@ -77,14 +77,7 @@ export async function quadratureBounds(
 /** sqrt of the largest atom the Gauss rule of the tridiagonal (α, β) allows; `exact` when Lanczos terminated. */
 export function gaussAtomBound(alphas: readonly number[], betas: readonly number[], exact: boolean): number {
   const s = alphas.length;
-  const T = new Float64Array(s * s);
-  for (let i = 0; i < s; i++) {
-    T[i * s + i] = alphas[i]!;
-    if (i + 1 < s) {
-      T[(i + 1) * s + i] = betas[i]!;
-      T[i * s + i + 1] = betas[i]!;
-    }
-  }
+  const T = tridiagonal(alphas, betas);
   const eig = symmetricEigen(s, T);
   // Nodes descending from symmetricEigen; weights = first component squared.
   const weights = eig.vectors.map((y) => y[0]! * y[0]!);

@@ -7,7 +7,7 @@
 import type { LinearOperator } from '../linalg/operator.ts';
 import { throwIfAborted } from '../errors.ts';
 import { createRng } from '../util/rng.ts';
-import { columnsOf, dot, fromColumns, norm, symmetricEigen } from './dense-kernels.ts';
+import { columnsOf, dot, fromColumns, norm, symmetricEigen, tridiagonal } from './dense-kernels.ts';
 
 export interface TopSingularOptions {
   readonly seed: number;
@@ -154,14 +154,7 @@ function normalise(v: Float64Array): void {
 /** Ritz pairs of the Lanczos tridiagonal: top `count` eigenvectors (in the Lanczos basis), values, angle bounds. */
 function ritz(alpha: readonly number[], beta: readonly number[], lastBeta: number, count: number): { y: Float64Array[]; theta: Float64Array; bound: Float64Array; gap: Float64Array } {
   const s = alpha.length;
-  const T = new Float64Array(s * s);
-  for (let i = 0; i < s; i++) {
-    T[i * s + i] = alpha[i]!;
-    if (i + 1 < s) {
-      T[(i + 1) * s + i] = beta[i]!;
-      T[i * s + i + 1] = beta[i]!;
-    }
-  }
+  const T = tridiagonal(alpha, beta);
   const eig = symmetricEigen(s, T);
   const c = Math.min(count, s);
   const theta = eig.values.subarray(0, c);

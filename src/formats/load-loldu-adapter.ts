@@ -11,7 +11,8 @@ import type { Adapter, SourceFile } from '../adapter/types.ts';
 import { MAX_CONFIG_BYTES } from '../limits.ts';
 import { openSafetensors, type TensorSource } from '../safetensors/reader.ts';
 import { sha256File } from '../util/hash.ts';
-import { importLolduWithBase, LOLDU_FORMAT } from './import-loldu.ts';
+import { loadAdapter } from '../adapter/load-adapter.ts';
+import { importLolduWithBase, LOLDU_FORMAT, lolduImporter } from './import-loldu.ts';
 
 export interface LoadLolduOptions {
   readonly name?: string;
@@ -97,6 +98,51 @@ export async function loadLolduAdapter(path: string, base: TensorSource, options
     };
   } catch (error) {
     await source.close();
+    throw error;
+  }
+}
+
+/** The input as the LoLDU importer sees it, or undefined when it holds no vector_z (or cannot be read). */
+async function lolduInput(path: string): Promise<{ input: ImportInput; close: () => Promise<void> } | undefined> {
+  let resolved;
+  try {
+    resolved = await resolveWeights(path);
+  } catch {
+    return undefined;
+  }
+  const source = await openSafetensors(resolved.weights).catch(() => undefined);
+  if (!source) return undefined;
+  const config = resolved.config ? await readConfig(resolved.config).catch(() => undefined) : undefined;
+  const where = (await stat(path)).isDirectory() ? `${basename(path)}/` : '';
+  const label = `${where}${basename(resolved.weights)}`;
+  const input: ImportInput = { source, label, weightsName: basename(resolved.weights), config, configName: resolved.config && basename(resolved.config), names: [...source.tensors.keys()] };
+  if (lolduImporter.detect(input) > 0) return { input, close: () => source.close() };
+  await source.close();
+  return undefined;
+}
+
+/**
+ * loadAdapter, except for a LoLDU file: with a base model, its exact LoRA form (loadLolduAdapter); without
+ * one, the LoLDU importer's FAMILY_UNSUPPORTED refusal (it holds only z) instead of loadAdapter's
+ * "no LoRA factors".
+ */
+export async function loadAdapterOrLoldu(path: string, base: TensorSource | undefined, options: LoadLolduOptions = {}): Promise<Adapter> {
+  try {
+    return await loadAdapter(path, { ...(options.signal ? { signal: options.signal } : {}) });
+  } catch (error) {
+    const lolduLike = isLolduNeedsBase(error) || (error instanceof WorkbenchError && (error.code === 'ADAPTER_NOT_FOUND' || error.code === 'ADAPTER_FORMAT_UNKNOWN'));
+    if (!lolduLike) throw error;
+    const probe = await lolduInput(path);
+    if (!probe) throw error;
+    if (base) {
+      await probe.close();
+      return loadLolduAdapter(path, base, options);
+    }
+    try {
+      await lolduImporter.import(probe.input);
+    } finally {
+      await probe.close();
+    }
     throw error;
   }
 }

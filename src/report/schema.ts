@@ -2,7 +2,7 @@
 // the CLI writes, the HTML/Markdown renderers read, and the dashboard renders.
 import { WorkbenchError } from '../errors.ts';
 import type { ModuleSpectrum } from '../diagnostics/module-spectrum.ts';
-import type { EpsilonCount, IntruderVector } from '../diagnostics/intruder-scan.ts';
+import type { EpsilonCount, ModuleIntruderResult } from '../diagnostics/intruder-scan.ts';
 import type { ModuleOverlap } from '../diagnostics/adapter-overlap.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
@@ -23,27 +23,14 @@ export interface AdapterInput {
   readonly sha256: readonly FileHash[];
 }
 
-export interface ModuleIntruders {
+/** The serialisable part of a module's intruder scan, plus which base tensor was W0. */
+export interface ModuleIntruders
+  extends Pick<ModuleIntruderResult, 'tunedSigma' | 'baseSigma' | 'vectors' | 'counts' | 'sweep' | 'similarity' | 'base' | 'quadratureSteps'> {
   /** Base tensor used as W0 and its sha256 (stored bytes). */
   readonly baseTensor: string;
   readonly baseTensorSha256: string;
   /** True when the stored base was n×m (Conv1D / fan_in_fan_out, embeddings) and was transposed. */
   readonly transposed: boolean;
-  readonly tunedSigma: number[];
-  readonly baseSigma: number[];
-  readonly vectors: IntruderVector[];
-  readonly counts: EpsilonCount[];
-  readonly sweep: EpsilonCount[];
-  /** |cos| between top tuned (rows) and top base (columns) left singular vectors. */
-  readonly similarity: number[][];
-  readonly base: {
-    readonly basisSize: number;
-    readonly complete: boolean;
-    readonly fromCache: boolean;
-    readonly decompositions: number;
-    readonly fullSvd: boolean;
-  };
-  readonly quadratureSteps: number;
 }
 
 export interface ModuleEntry {

@@ -11,7 +11,7 @@ import { EXPORT_DTYPES, type ExportDType } from '../../adapter/export-tensors.ts
 import type { TensorSource } from '../../safetensors/reader.ts';
 import { openTensorSource, SHARD_INDEX_NAME, SINGLE_FILE_NAME } from '../../safetensors/sharded.ts';
 import type { Adapter } from '../../adapter/types.ts';
-import { isLolduNeedsBase, loadLolduAdapter } from '../../formats/load-loldu-adapter.ts';
+import { loadAdapterOrLoldu } from '../../formats/load-loldu-adapter.ts';
 import { sha256File } from '../../util/hash.ts';
 import { CONVERT_REPORT_FILE, CONVERT_TARGETS, convertAdapter, type ConvertReport, type ConvertTarget } from '../../formats/convert-adapter.ts';
 import { formatNumber } from './inspect.ts';
@@ -112,16 +112,6 @@ async function openBase(path: string): Promise<{ source: TensorSource; file: { n
   }
 }
 
-/** loadAdapter, or for a LoLDU file (which holds only z) the LoLDU loader with the base model. */
-async function loadInput(path: string, base: { source: TensorSource } | undefined, signal: AbortSignal): Promise<Adapter> {
-  try {
-    return await loadAdapter(path, { signal });
-  } catch (error) {
-    if (base && isLolduNeedsBase(error)) return loadLolduAdapter(path, base.source, { signal });
-    throw error;
-  }
-}
-
 async function run(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...args],
@@ -156,7 +146,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   const outDir = at(values.out);
   const base = values.base === undefined ? undefined : await openBase(at(values.base));
   try {
-    const adapter = await loadInput(at(positionals[0]!), base, io.signal);
+    const adapter = await loadAdapterOrLoldu(at(positionals[0]!), base?.source, { signal: io.signal });
     try {
       const report = await convertAdapter(adapter, outDir, {
         to,
