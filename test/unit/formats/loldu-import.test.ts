@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkbenchError } from '../../../src/errors.ts';
-import { loadAdapter } from '../../../src/adapter/load-adapter.ts';
 import type { Adapter } from '../../../src/adapter/types.ts';
 import { openSafetensors } from '../../../src/safetensors/reader.ts';
 import { openTensorSource } from '../../../src/safetensors/sharded.ts';
@@ -16,8 +15,8 @@ import { floatTensor, writeSafetensors } from '../../../src/safetensors/writer.t
 import { matmul } from '../../../src/tensor/matrix.ts';
 import { createRng } from '../../../src/util/rng.ts';
 import { lduDecompose, luSteps } from '../../../src/formats/loldu.ts';
-import { LOLDU_FORMAT } from '../../../src/formats/import-loldu.ts';
-import { isLolduNeedsBase, loadLolduAdapter } from '../../../src/formats/load-loldu-adapter.ts';
+import { LOLDU_FORMAT, lolduImporter } from '../../../src/formats/import-loldu.ts';
+import { isLolduNeedsBase, loadAdapterOrLoldu, loadLolduAdapter } from '../../../src/formats/load-loldu-adapter.ts';
 import { FIXTURES } from '../../helpers/paths.ts';
 
 const FAM = join(FIXTURES, 'families');
@@ -59,8 +58,8 @@ async function relErrors(adapter: Adapter): Promise<Record<string, number>> {
 }
 
 describe('LoLDU without its base model', () => {
-  it('loadAdapter detects vector_z and refuses with FAMILY_UNSUPPORTED naming the module and --base', async () => {
-    const e = await caught(loadAdapter(join(FAM, 'loldu')));
+  it('vector_z is detected and refused with FAMILY_UNSUPPORTED naming the module and --base', async () => {
+    const e = await caught(loadAdapterOrLoldu(join(FAM, 'loldu'), undefined));
     expect(e.code).toBe('FAMILY_UNSUPPORTED');
     expect(e.message).toMatch(/^loldu\/adapter_model\.safetensors: module "model\.layers\.\d\.[a-z_]+\.[a-z_]+_proj": LoLDU files hold only z/);
     expect(e.message).toContain('parametrizations.weight.0.vector_z');
@@ -68,6 +67,26 @@ describe('LoLDU without its base model', () => {
     expect(e.message).toContain('awb convert IN --base BASE');
     expect(e.details).toMatchObject({ family: 'loldu', rank: 2, modules: 3 });
     expect(isLolduNeedsBase(e)).toBe(true);
+  });
+
+  it('the LoLDU importer claims vector_z files (2; 3 with peft_type LOLDU) and nothing else', async () => {
+    const source = await openSafetensors(join(FAM, 'loldu', 'adapter_model.safetensors'));
+    const plain = await openSafetensors(join(FAM, 'loldu-base', 'model.safetensors'));
+    try {
+      const input = (s: typeof source, config?: Record<string, unknown>) => ({ source: s, label: 'x', weightsName: 'x', config, configName: undefined, names: [...s.tensors.keys()] });
+      expect([lolduImporter.detect(input(source)), lolduImporter.detect(input(source, { peft_type: 'LOLDU' })), lolduImporter.detect(input(plain))]).toEqual([2, 3, 0]);
+    } finally {
+      await source.close();
+      await plain.close();
+    }
+  });
+
+  it('loadAdapterOrLoldu leaves other inputs to loadAdapter (a full model is still ADAPTER_NOT_FOUND)', async () => {
+    const e = await caught(loadAdapterOrLoldu(join(FAM, 'loldu-base', 'model.safetensors'), undefined));
+    expect(e.code).toBe('ADAPTER_NOT_FOUND');
+    const ok = await loadAdapterOrLoldu(join(FAM, 'peft-loha'), undefined);
+    expect(ok.format).toBe('peft-loha');
+    await ok.close();
   });
 });
 
