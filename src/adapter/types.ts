@@ -10,7 +10,7 @@ export type Layout =
   | { readonly kind: 'embedding' } // base stored V×d; canonical m = d, n = V
   | { readonly kind: 'conv'; readonly kernel: readonly number[] }; // n_eff = in · Πkernel
 
-export const ADAPTER_FORMATS = ['peft', 'kohya', 'diffusers', 'mlx', 'memory', 'lycoris', 'peft-loha', 'peft-lokr', 'peft-miss', 'peft-vera', 'peft-randlora', 'lora-xs'] as const;
+export const ADAPTER_FORMATS = ['peft', 'kohya', 'diffusers', 'mlx', 'memory', 'lycoris', 'peft-loha', 'peft-lokr', 'peft-miss', 'peft-vera', 'peft-randlora', 'lora-xs', 'loldu'] as const;
 export type AdapterFormat = (typeof ADAPTER_FORMATS)[number];
 
 /** Factors in canonical orientation: A is r×n, B is m×r. The scale is NOT folded in. */

@@ -2,6 +2,7 @@
 // importers, so that a LoRA-XS or mixed LyCORIS file is not read as a plain LoRA on a tie).
 import type { AdapterImporter } from '../adapter/importer.ts';
 import { lycorisImporter } from './import-lycoris.ts';
+import { lolduImporter } from './import-loldu.ts';
 import { loraXsImporter, peftLohaImporter, peftLokrImporter, peftMissImporter, peftRandloraImporter, peftVeraImporter } from './import-peft-families.ts';
 
 export const FAMILY_IMPORTERS: readonly AdapterImporter[] = [
@@ -12,7 +13,5 @@ export const FAMILY_IMPORTERS: readonly AdapterImporter[] = [
   peftMissImporter,
   peftVeraImporter,
   peftRandloraImporter,
+  lolduImporter, // without a base it refuses with FAMILY_UNSUPPORTED, saying to pass --base (awb convert)
 ];
-// lolduImporter (import-loldu.ts) is not registered yet: the registry's format list is pinned by
-// test/unit/adapter/importers.test.ts and AdapterFormat has no 'loldu'. Until both gain it, `awb convert`
-// recognises LoLDU files itself (load-loldu-adapter.ts: loadAdapterOrLoldu).

@@ -16,7 +16,7 @@ import { lolduToLora } from './loldu.ts';
  * The adapter format of a LoLDU file. AdapterFormat (src/adapter/types.ts, not this area's file) does
  * not list 'loldu' yet; the cast stands until ADAPTER_FORMATS gains it.
  */
-export const LOLDU_FORMAT = 'loldu' as AdapterFormat;
+export const LOLDU_FORMAT: AdapterFormat = 'loldu';
 
 /** α when the config does not give lora_alpha (LoLDU's from_linear default). */
 export const LOLDU_DEFAULT_ALPHA = 1;

@@ -141,7 +141,7 @@ describe('folder resolution and the registry', () => {
 
   it('refuses to register a second importer for the same format', () => {
     expect(listImporters().map((i) => i.format)).toEqual([
-      'lora-xs', 'lycoris', 'peft-loha', 'peft-lokr', 'peft-miss', 'peft-vera', 'peft-randlora',
+      'lora-xs', 'lycoris', 'peft-loha', 'peft-lokr', 'peft-miss', 'peft-vera', 'peft-randlora', 'loldu',
       'peft', 'kohya', 'diffusers', 'mlx',
     ]);
     expect(() => registerImporter(peftImporter)).toThrow(/already registered/);
