@@ -1,8 +1,12 @@
 // One LoHa module (PEFT or LyCORIS naming) as an exact LoRA of rank r1·r2 (algorithms.md §5.2, A14).
+// With Tucker cores (hada_t1, hada_t2) each rebuilt W_k is still a rank-r_k product (tucker.ts), so the same
+// face-splitting form applies, with the conv layout and A in PyTorch's (in, kh, kw) column order.
 import type { Layout, LoraModule } from '../adapter/types.ts';
 import type { TensorSource } from '../safetensors/reader.ts';
+import type { Mat } from '../tensor/matrix.ts';
 import { lohaToLora } from './face-splitting.ts';
-import { familyError, familyModule, floatShape, readMat, unsupported } from './family-module.ts';
+import { familyError, familyModule, floatShape, readMat } from './family-module.ts';
+import { readTucker, tuckerShape } from './tucker.ts';
 
 export interface LohaKeys {
   readonly w1a: string;
@@ -26,11 +30,7 @@ export interface LohaSpec {
 
 export function lohaModule(spec: LohaSpec): LoraModule {
   const { source, file, name, keys } = spec;
-  if (keys.t1 !== undefined || keys.t2 !== undefined) {
-    throw unsupported(file, name, `LoHa with Tucker cores ("${keys.t1 ?? keys.t2}", effective conv) is not supported; re-save it without use_tucker / use_effective_conv2d`, {
-      tensor: keys.t1 ?? keys.t2,
-    });
-  }
+  if (keys.t1 !== undefined || keys.t2 !== undefined) return tuckerLohaModule(spec);
   const s1a = floatShape(source, keys.w1a, file, name, 2, 2);
   const s1b = floatShape(source, keys.w1b, file, name, 2, 5);
   const s2a = floatShape(source, keys.w2a, file, name, 2, 2);
@@ -68,6 +68,51 @@ export function lohaModule(spec: LohaSpec): LoraModule {
     native: async () => {
       const [w1a, w1b, w2a, w2b] = await Promise.all([readMat(source, keys.w1a), readMat(source, keys.w1b), readMat(source, keys.w2a), readMat(source, keys.w2b)]);
       return { kind: 'loha', w1a, w1b, w2a, w2b, scale };
+    },
+  });
+}
+
+/** LoHa with Tucker cores: hada_t1/t2 (r, r, kh, kw), hada_w*_a (r, out), hada_w*_b (r, in). */
+function tuckerLohaModule(spec: LohaSpec): LoraModule {
+  const { source, file, name, keys } = spec;
+  const missing = keys.t1 === undefined ? 'hada_t1' : keys.t2 === undefined ? 'hada_t2' : undefined;
+  if (missing !== undefined) {
+    throw familyError(file, name, `has Tucker core "${keys.t1 ?? keys.t2}" but no ${missing}; LoHa Tucker needs both cores`, { missing });
+  }
+  const k1 = { t: keys.t1!, wa: keys.w1a, wb: keys.w1b };
+  const k2 = { t: keys.t2!, wa: keys.w2a, wb: keys.w2b };
+  const s1 = tuckerShape(source, file, name, k1);
+  const s2 = tuckerShape(source, file, name, k2);
+  if (s1.rows !== s2.rows || s1.inFeatures !== s2.inFeatures || s1.kernel.join(',') !== s2.kernel.join(',')) {
+    throw familyError(
+      file,
+      name,
+      `LoHa Tucker halves disagree: W1 is [${s1.rows}, ${s1.inFeatures}, ${s1.kernel.join(', ')}], W2 is [${s2.rows}, ${s2.inFeatures}, ${s2.kernel.join(', ')}]`,
+      { w1: [s1.rows, s1.inFeatures, ...s1.kernel], w2: [s2.rows, s2.inFeatures, ...s2.kernel] },
+    );
+  }
+  const r1 = s1.rank;
+  const r2 = s2.rank;
+  const n = s1.inFeatures * s1.kernel.reduce((a, b) => a * b, 1);
+  const { scale, alpha } = spec.scaleFor(r1);
+  const halves = async (): Promise<[{ B: Mat; A: Mat }, { B: Mat; A: Mat }]> => Promise.all([readTucker(source, k1, s1), readTucker(source, k2, s2)]);
+  return familyModule({
+    name,
+    outFeatures: s1.rows,
+    inFeatures: n,
+    rank: r1 * r2,
+    scale,
+    layout: { kind: 'conv', kernel: s1.kernel },
+    dtype: source.info(keys.w1a).dtype,
+    keys: { A: keys.w1b, B: keys.w1a, ...(keys.alpha ? { alpha: keys.alpha } : {}) },
+    family: { name: 'loha', params: { naming: spec.naming, r1, r2, alpha, scale, tucker: true }, conversion: 'exact', relativeError: 0 },
+    factors: async () => {
+      const [h1, h2] = await halves();
+      return lohaToLora(h1.B, h1.A, h2.B, h2.A);
+    },
+    native: async () => {
+      const [h1, h2] = await halves();
+      return { kind: 'loha', w1a: h1.B, w1b: h1.A, w2a: h2.B, w2b: h2.A, scale };
     },
   });
 }

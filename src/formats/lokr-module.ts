@@ -1,10 +1,12 @@
 // One LoKr module (PEFT or LyCORIS naming): ΔW = scale·kron(W1, W2), converted through the two small
 // SVDs (algorithms.md §5.2, A15). Every product σ1_i·σ2_j is kept, so the LoRA form is exact with rank
-// min(a,c)·min(b,d); truncateModule (truncate-module.ts) cuts it to a rank or energy with the error reported.
+// min(a,c)·min(b,d) (a Tucker W2, lokr_t2 (r, r, kh, kw) with lokr_w2_a (r, b), lokr_w2_b (r, d), is rebuilt
+// by tucker.ts and has rank ≤ r, so min(a,c)·min(b, d·kh·kw, r)); truncateModule (truncate-module.ts) cuts it to a rank or energy with the error reported.
 import type { Layout, LoraModule } from '../adapter/types.ts';
 import type { TensorSource } from '../safetensors/reader.ts';
 import { matmul, type Mat } from '../tensor/matrix.ts';
 import { familyError, familyModule, floatShape, readMat, unsupported } from './family-module.ts';
+import { readTucker, tuckerShape } from './tucker.ts';
 import { kroneckerToLora } from './kronecker-svd.ts';
 
 export interface LokrKeys {
@@ -34,6 +36,8 @@ interface Factor {
   /** Trailing kernel dims (W2 of a conv LoKr stored whole). */
   readonly kernel?: readonly number[];
   readonly decomposedRank?: number;
+  /** Set for a Tucker W2: its rank is at most this (the core's r). */
+  readonly tuckerRank?: number;
   readonly read: () => Promise<Mat>;
 }
 
@@ -42,6 +46,27 @@ function factor(spec: LokrSpec, which: 1 | 2): Factor {
   const full = which === 1 ? keys.w1 : keys.w2;
   const a = which === 1 ? keys.w1a : keys.w2a;
   const b = which === 1 ? keys.w1b : keys.w2b;
+  if (which === 2 && keys.t2 !== undefined) {
+    if (full !== undefined || a === undefined || b === undefined) {
+      throw familyError(file, name, `LoKr Tucker core "${keys.t2}" needs "lokr_w2_a" (r, b) and "lokr_w2_b" (r, d) and no whole "lokr_w2"`, {
+        tensor: keys.t2,
+        missing: a === undefined ? 'lokr_w2_a' : b === undefined ? 'lokr_w2_b' : undefined,
+      });
+    }
+    const tk = { t: keys.t2, wa: a, wb: b };
+    const ts = tuckerShape(source, file, name, tk);
+    return {
+      rows: ts.rows,
+      cols: ts.inFeatures * ts.kernel.reduce((x, y) => x * y, 1),
+      kernel: ts.kernel,
+      decomposedRank: ts.rank,
+      tuckerRank: ts.rank,
+      read: async () => {
+        const f = await readTucker(source, tk, ts);
+        return matmul(f.B, f.A);
+      },
+    };
+  }
   if (full !== undefined) {
     const s = floatShape(source, full, file, name, 2, 5);
     const kernel = s.length > 2 ? s.slice(2) : undefined;
@@ -67,9 +92,6 @@ function factor(spec: LokrSpec, which: 1 | 2): Factor {
 
 export function lokrModule(spec: LokrSpec): LoraModule {
   const { source, file, name, keys } = spec;
-  if (keys.t2 !== undefined) {
-    throw unsupported(file, name, `LoKr with a Tucker core ("${keys.t2}", effective conv) is not supported; re-save it without use_tucker`, { tensor: keys.t2 });
-  }
   const f1 = factor(spec, 1);
   const f2 = factor(spec, 2);
   if (f1.kernel !== undefined) {
@@ -77,7 +99,8 @@ export function lokrModule(spec: LokrSpec): LoraModule {
   }
   const dim = f2.decomposedRank ?? f1.decomposedRank;
   const { scale, alpha } = spec.scaleFor(dim);
-  const rank = Math.min(f1.rows, f1.cols) * Math.min(f2.rows, f2.cols);
+  // A Tucker W2 has rank ≤ r, so only min(a,c)·r products of the Kronecker SVD can be non-zero.
+  const rank = Math.min(f1.rows, f1.cols) * Math.min(f2.rows, f2.cols, f2.tuckerRank ?? Infinity);
   const layout: Layout = f2.kernel ? { kind: 'conv', kernel: f2.kernel } : { kind: 'linear' };
   const keyOf = (k: string | undefined, fallback: string | undefined): string => (k ?? fallback)!;
   const fam = { name: 'lokr', conversion: 'exact' as const, relativeError: 0 };
@@ -98,13 +121,14 @@ export function lokrModule(spec: LokrSpec): LoraModule {
         w2: [f2.rows, f2.cols],
         w1Rank: f1.decomposedRank ?? null,
         w2Rank: f2.decomposedRank ?? null,
+        ...(f2.tuckerRank !== undefined ? { tucker: true } : {}),
         alpha,
         scale,
       },
     },
     factors: async () => {
       const [W1, W2] = await Promise.all([f1.read(), f2.read()]);
-      const k = kroneckerToLora(W1, W2);
+      const k = kroneckerToLora(W1, W2, f2.tuckerRank !== undefined ? { rank } : {});
       return { B: k.B, A: k.A };
     },
     native: async () => {

@@ -70,6 +70,8 @@ export interface LowRankSvdOptions {
    * all ρ values, so energy bookkeeping stays exact; forming vectors costs O((m+n)·R) each.
    */
   readonly vectors?: (S: Float64Array) => number;
+  /** Storage for U's and Vt's data (default: fresh arrays); must return `length` zeros. */
+  readonly allocate?: (length: number) => Float64Array;
 }
 
 export function lowRankSvd(terms: readonly LowRankTerm[], options: LowRankSvdOptions = {}): Svd {
@@ -153,11 +155,12 @@ export function lowRankSvd(terms: readonly LowRankTerm[], options: LowRankSvdOpt
     for (let i = 0; i < kB; i++) uCols[j * m + i] = core.U.data[i * core.U.cols + j]!;
   }
   applyQInPlace(qrB, rho, uCols);
-  const vCols = new Float64Array(n * rho);
+  const alloc = options.allocate ?? ((length: number) => new Float64Array(length));
+  const vCols = alloc(n * rho);
   for (let j = 0; j < rho; j++) vCols.set(core.Vt.data.subarray(j * kA, (j + 1) * kA), j * n);
   applyQInPlace(qrA, rho, vCols);
 
-  const U = zeros(m, rho);
+  const U = { rows: m, cols: rho, data: alloc(m * rho) };
   for (let i0 = 0; i0 < m; i0 += 256) {
     const i1 = Math.min(m, i0 + 256);
     for (let j = 0; j < rho; j++) {

@@ -10,6 +10,8 @@ export interface TruncateOptions {
   readonly rank?: number;
   /** 0 < energy ≤ 1: keep the smallest k whose Σ_{j≤k} σ_j² reaches this fraction of Σ σ_j². */
   readonly energy?: number;
+  /** Storage for B's and A's data (default: fresh arrays); must return `length` zeros. */
+  readonly allocate?: (length: number) => Float64Array;
 }
 
 export interface Truncation {
@@ -58,8 +60,9 @@ export function truncateSvd(svd: Svd, options: TruncateOptions = {}): Truncation
   for (let j = k; j < available; j++) discarded += S[j]! * S[j]!;
   const m = U.rows;
   const n = Vt.cols;
-  const B = zeros(m, k);
-  const A = zeros(k, n);
+  const alloc = options.allocate;
+  const B = alloc ? { rows: m, cols: k, data: alloc(m * k) } : zeros(m, k);
+  const A = alloc ? { rows: k, cols: n, data: alloc(k * n) } : zeros(k, n);
   for (let j = 0; j < k; j++) {
     const r = Math.sqrt(S[j]!);
     for (let i = 0; i < m; i++) B.data[i * k + j] = U.data[i * U.cols + j]! * r;

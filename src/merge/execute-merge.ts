@@ -13,6 +13,8 @@ import { sha256Bytes, canonicalJson } from '../util/hash.ts';
 import { floatTensor, type TensorToWrite } from '../safetensors/writer.ts';
 import { TOOL_NAME, TOOL_VERSION } from '../version.ts';
 import { gramSpace } from './kernels/gram-space.ts';
+import { encodeFactor } from './kernels/encode-factor.ts';
+import { releaseOutput } from './kernels/output-pool.ts';
 import type { ModuleInput } from './method-types.ts';
 import type { MergePlan } from './plan-merge.ts';
 import { globToRegExp } from './recipe.ts';
@@ -290,16 +292,18 @@ export async function* executeMerge(plan: MergePlan, options: ExecuteMergeOption
         const shapes = factorShapes(ref.layout, ref.outFeatures, ref.inFeatures, rank);
         if (recipe.output.format === 'peft') {
           const keys = peftKeys(entry.name, ref.layout);
-          outTensors.push(floatTensor(keys.A, dtype, shapes.A, result.A.data), floatTensor(keys.B, dtype, shapes.B, result.B.data));
+          outTensors.push(encodeFactor(keys.A, dtype, shapes.A, result.A.data), encodeFactor(keys.B, dtype, shapes.B, result.B.data));
         } else {
           const prefix = kohyaPrefix(entry.name);
           outTensors.push(
-            floatTensor(`${prefix}.lora_down.weight`, dtype, shapes.A, result.A.data),
-            floatTensor(`${prefix}.lora_up.weight`, dtype, shapes.B, result.B.data),
+            encodeFactor(`${prefix}.lora_down.weight`, dtype, shapes.A, result.A.data),
+            encodeFactor(`${prefix}.lora_up.weight`, dtype, shapes.B, result.B.data),
             floatTensor(`${prefix}.alpha`, dtype, [], [rank]),
           );
         }
       }
+      // Encoded and measured: the output buffers go back to the pool for the next module.
+      releaseOutput(result.B.data, result.A.data);
       moduleReports.push({
         module: entry.name,
         outFeatures: ref.outFeatures,

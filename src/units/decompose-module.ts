@@ -2,7 +2,6 @@
 // on both sides (algorithms.md §0.2) and the per-adapter weight folded into b
 // before canonicalisation (§1.5), so a negative weight flips the rank-one term.
 import type { Mat } from '../tensor/matrix.ts';
-import { zeros } from '../tensor/matrix.ts';
 import type { MsuFeature, MsuId, MsuPool } from './msu.ts';
 import { canonicalizeUnit } from './canonicalize-unit.ts';
 
@@ -26,7 +25,18 @@ export interface DecomposeOptions {
   readonly feature: MsuFeature;
   /** Drop units with b = 0 or a = 0 (default true). */
   readonly dropZero: boolean;
+  /**
+   * Storage for the pool's B and A data (default: fresh arrays); must return `length` zeros.
+   * Lets a caller that only reads the pool briefly recycle it (LoRA-LEGO, src/merge/kernels/output-pool.ts).
+   */
+  readonly allocate?: (length: number) => Float64Array;
 }
+
+/**
+ * The unit b's before the transpose: kept between calls (first-touching fresh memory costs
+ * ~2–4 ms per MB on the shared hosts, bench/merge). Never escapes a call.
+ */
+let bWork = new Float64Array(0);
 
 /** Pools the units of several adapters' copies of one module, in input order then rank index. */
 export function decomposeModule(module: string, sources: readonly UnitSource[], options: DecomposeOptions): MsuPool {
@@ -34,8 +44,11 @@ export function decomposeModule(module: string, sources: readonly UnitSource[], 
   const n = sources[0]?.A.cols ?? 0;
   const total = sources.reduce((acc, src) => acc + src.A.rows, 0);
   // Unit b's as rows of one buffer (then transposed once into B), a's straight into A's rows.
-  const bRows = new Float64Array(total * m);
-  const aRows = new Float64Array(total * n);
+  // Every slot up to the last kept unit is written before it is read, so bWork needs no clearing.
+  if (bWork.length < total * m) bWork = new Float64Array(Math.max(total * m, Math.ceil(bWork.length * 1.5)));
+  const bRows = bWork;
+  const alloc = options.allocate ?? ((length: number) => new Float64Array(length));
+  const aRows = alloc(total * n);
   const ids: MsuId[] = [];
   for (const src of sources) {
     const r = src.A.rows;
@@ -66,7 +79,7 @@ export function decomposeModule(module: string, sources: readonly UnitSource[], 
     }
   }
   const p = ids.length;
-  const B = zeros(m, p);
+  const B = { rows: m, cols: p, data: alloc(m * p) };
   // Blocked transpose of the unit b's into row-major B (a block of rows stays in cache).
   for (let r0 = 0; r0 < m; r0 += 256) {
     const r1 = Math.min(m, r0 + 256);

@@ -149,9 +149,12 @@ export function gramSpace(terms: readonly GramTerm[]): GramSpace {
       const row = aRows.subarray(a * n, (a + 1) * n);
       let h1 = 0;
       let h2 = 0;
-      for (let i = 0; i < n; i++) {
-        h1 += row[i]!;
-        h2 += row[i]! * ((i % 13) + 1);
+      // Bucket key only (equality is checked bitwise below); a cycling weight instead of i % 13.
+      for (let i = 0, w = 1; i < n; i++) {
+        const v = row[i]!;
+        h1 += v;
+        h2 += v * w;
+        w = w === 13 ? 1 : w + 1;
       }
       const key = `${h1}|${h2}`;
       const list = byKey.get(key) ?? [];

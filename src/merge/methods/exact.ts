@@ -8,6 +8,10 @@ import { zeros } from '../../tensor/matrix.ts';
 import { clampSymmetric, quantileLinear } from '../kernels/quantile.ts';
 import { outputRank, weightedConcat } from './shared.ts';
 import type { ModuleInput } from '../method-types.ts';
+import { outputF64, releaseOutput } from '../kernels/output-pool.ts';
+
+/** Zeroed storage from the output pool (recycled by executeMerge; see kernels/output-pool.ts). */
+const pooled = (length: number): Float64Array => outputF64(length, true);
 
 function compress(ctx: ModuleContext, coef: (i: ModuleInput) => number, rank: number | null, energy: number | null, clamp: number | null = null): ModuleResult {
   const recompress = rank !== null || energy !== null;
@@ -19,8 +23,8 @@ function compress(ctx: ModuleContext, coef: (i: ModuleInput) => number, rank: nu
   // Only the kept singular vectors are formed (S stays complete for the energy bookkeeping);
   // the rank rule runs on S alone (a 0-row U / 0-column Vt carries no vectors).
   const keep = (S: Float64Array): number => truncateSvd({ U: zeros(0, S.length), S, Vt: zeros(S.length, 0) }, rule).rank;
-  const svd = lowRankSvd([{ B: sum.B, A: sum.A, weight: 1 }], { vectors: keep });
-  const t = truncateSvd(svd, { rank: svd.U.cols });
+  const svd = lowRankSvd([{ B: sum.B, A: sum.A, weight: 1 }], { vectors: keep, allocate: pooled });
+  const t = truncateSvd(svd, { rank: svd.U.cols, allocate: pooled });
   let discarded = 0;
   for (let j = t.rank; j < svd.S.length; j++) discarded += svd.S[j]! * svd.S[j]!;
   let { B, A } = t;
@@ -42,7 +46,10 @@ function compress(ctx: ModuleContext, coef: (i: ModuleInput) => number, rank: nu
     clampBound = quantileLinear(all, clamp);
     clampSymmetric(B.data, clampBound);
     clampSymmetric(A.data, clampBound);
+    releaseOutput(t.B.data, t.A.data);
   }
+  // U and Vt are read for the last time above (details keep only S).
+  releaseOutput(svd.U.data, svd.Vt.data);
   return {
     B,
     A,

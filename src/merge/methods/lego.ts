@@ -11,6 +11,7 @@ import { msuIdString, type MsuFeature } from '../../units/msu.ts';
 import { kmeans, KMEANS_INITS, type KmeansInit } from '../../linalg/kmeans.ts';
 import { deriveSeed } from './shared.ts';
 import { scratchF64 } from '../kernels/scratch.ts';
+import { outputF64, releaseOutput } from '../kernels/output-pool.ts';
 
 export const PARAM_REWEIGHTS = ['none', 'l2Concat', 'linfConcat', 'l2Parts'] as const;
 export const OUTPUT_REWEIGHTS = ['none', 'sqrtRank'] as const;
@@ -60,7 +61,8 @@ export const legoMethod: MergeMethodDescriptor = {
     const pool = decomposeModule(
       ctx.module,
       inputs.map((i) => ({ adapterIndex: i.index, adapterName: i.name, B: i.B, A: i.A, scale: i.scale, weight: i.weight })),
-      { feature: feature === 'canonical' ? 'canonical' : 'raw', dropZero: true },
+      // The pool is only read below (copied into the member rows), so its storage is recycled.
+      { feature: feature === 'canonical' ? 'canonical' : 'raw', dropZero: true, allocate: (length) => outputF64(length, true) },
     );
     const m = ctx.outFeatures;
     const n = ctx.inFeatures;
@@ -80,6 +82,7 @@ export const legoMethod: MergeMethodDescriptor = {
       }
     }
     for (let j = 0; j < count; j++) u.set(pool.A.data.subarray(j * n, (j + 1) * n), j * d + m);
+    releaseOutput(pool.B.data, pool.A.data);
     // Seeded inits see the units in a canonical order (lexicographic on the unit vectors), so
     // neither input order nor rank order inside an input can change the result.
     const order = Array.from({ length: count }, (_, j) => j);
@@ -112,7 +115,7 @@ export const legoMethod: MergeMethodDescriptor = {
           });
     const k = result.clusterSizes.length;
     // Centroids of the member vectors (equal to the feature centroids unless normalizedParts).
-    const sums = new Float64Array(k * d);
+    const sums = scratchF64('lego.sums', k * d, true);
     const memberNorm2 = new Float64Array(k);
     const memberNormInf = new Float64Array(k);
     const memberNormB = new Float64Array(k);
@@ -132,8 +135,9 @@ export const legoMethod: MergeMethodDescriptor = {
     const rank = live.length;
     const refRank = Math.round(ctx.inputs.reduce((s, i) => s + i.rank, 0) / Math.max(1, ctx.inputs.length));
     const gammaOut = p.outputReweight === 'sqrtRank' ? Math.sqrt(refRank / rank) : 1;
-    const B = zeros(m, rank);
-    const A = zeros(rank, n);
+    // Every entry of B and A is written below; the output pool recycles them (executeMerge).
+    const B: Mat = { rows: m, cols: rank, data: outputF64(m * rank) };
+    const A: Mat = { rows: rank, cols: n, data: outputF64(rank * n) };
     const gammas: number[] = [];
     live.forEach((j, out) => {
       const size = result.clusterSizes[j]!;

@@ -6,6 +6,7 @@ import { zeros } from '../../tensor/matrix.ts';
 import type { ModuleContext, ModuleInput } from '../method-types.ts';
 import { factoredNorm } from '../kernels/factored-norms.ts';
 import { scratchF64 } from '../kernels/scratch.ts';
+import { outputF64 } from '../kernels/output-pool.ts';
 
 /** Σ_t w_t s_t B_t A_t as B = [w_1 s_1 B_1 … w_T s_T B_T], A = [A_1; …; A_T] (exact, rank Σ r_t). */
 export function weightedConcat(
@@ -18,8 +19,9 @@ export function weightedConcat(
 ): { B: Mat; A: Mat } {
   const total = inputs.reduce((s, i) => s + i.rank, 0);
   // Every entry of B and A is written below, so reused buffers need no clearing.
-  const B = temporary ? { rows: m, cols: total, data: scratchF64('concat.B', m * total) } : zeros(m, total);
-  const A = temporary ? { rows: total, cols: n, data: scratchF64('concat.A', total * n) } : zeros(total, n);
+  // A kept sum comes from the output pool (recycled by executeMerge once encoded).
+  const B = { rows: m, cols: total, data: temporary ? scratchF64('concat.B', m * total) : outputF64(m * total) };
+  const A = { rows: total, cols: n, data: temporary ? scratchF64('concat.A', total * n) : outputF64(total * n) };
   let offset = 0;
   for (const input of inputs) {
     const c = coef(input);
@@ -27,9 +29,11 @@ export function weightedConcat(
     const src = input.B.data;
     const dst = B.data;
     for (let row = 0; row < m; row++) {
-      for (let j = 0; j < r; j++) dst[row * total + offset + j] = c * src[row * r + j]!;
+      const d = row * total + offset;
+      const s = row * r;
+      for (let j = 0; j < r; j++) dst[d + j] = c * src[s + j]!;
     }
-    A.data.set(input.A.data, offset * n);
+    A.data.set(input.A.data.subarray(0, r * n), offset * n);
     offset += r;
   }
   return { B, A };

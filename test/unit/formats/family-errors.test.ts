@@ -35,16 +35,25 @@ describe('family files that cannot be converted', () => {
     expect(e.message).toContain('hada_w2_b [2, 5]');
   });
 
-  it('LoHa with Tucker cores → FAMILY_UNSUPPORTED naming hada_t1', async () => {
-    const e = await failure([...LOHA('lora_unet_x', 4, 6, 2), t('lora_unet_x.hada_t1', [2, 2, 3, 3])]);
-    expect(e.code).toBe('FAMILY_UNSUPPORTED');
+  it('LoHa with only one Tucker core (hada_t1, no hada_t2) → FAMILY_TENSORS_INVALID naming both', async () => {
+    const e = await failure([t('lora_unet_x.hada_w1_a', [2, 4]), t('lora_unet_x.hada_w1_b', [2, 6]), t('lora_unet_x.hada_w2_a', [2, 4]), t('lora_unet_x.hada_w2_b', [2, 6]), t('lora_unet_x.hada_t1', [2, 2, 3, 3])]);
+    expect(e.code).toBe('FAMILY_TENSORS_INVALID');
     expect(e.message).toContain('lora_unet_x.hada_t1');
+    expect(e.message).toContain('hada_t2');
   });
 
-  it('LoKr with a Tucker core → FAMILY_UNSUPPORTED naming lokr_t2', async () => {
-    const e = await failure([t('lora_unet_y.lokr_w1', [2, 2]), t('lora_unet_y.lokr_w2_a', [2, 3]), t('lora_unet_y.lokr_w2_b', [2, 3]), t('lora_unet_y.lokr_t2', [2, 2, 3, 3])]);
-    expect(e.code).toBe('FAMILY_UNSUPPORTED');
+  it('LoHa Tucker core whose rank disagrees with hada_w1_a (stored m×r, not r×m) → FAMILY_TENSORS_INVALID with the shapes', async () => {
+    const e = await failure([...LOHA('lora_unet_x', 4, 6, 2), t('lora_unet_x.hada_t1', [2, 2, 3, 3]), t('lora_unet_x.hada_t2', [2, 2, 3, 3])]);
+    expect(e.code).toBe('FAMILY_TENSORS_INVALID');
+    expect(e.message).toContain('lora_unet_x.hada_t1');
+    expect(e.message).toContain('[4, 2]');
+  });
+
+  it('LoKr Tucker core that is not (r, r, kh, kw) → FAMILY_TENSORS_INVALID naming lokr_t2 and its shape', async () => {
+    const e = await failure([t('lora_unet_y.lokr_w1', [2, 2]), t('lora_unet_y.lokr_w2_a', [2, 3]), t('lora_unet_y.lokr_w2_b', [2, 3]), t('lora_unet_y.lokr_t2', [2, 3, 3, 3])]);
+    expect(e.code).toBe('FAMILY_TENSORS_INVALID');
     expect(e.message).toContain('lora_unet_y.lokr_t2');
+    expect(e.message).toContain('[2, 3, 3, 3]');
   });
 
   it('MiSS without module shapes → FAMILY_UNSUPPORTED telling how to supply awb_module_shapes', async () => {
