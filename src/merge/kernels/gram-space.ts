@@ -32,21 +32,30 @@ const ALIAS_ULPS = 4;
 
 /**
  * Gram matrix of c rows of length L packed in `rows` (row a at a·L):
- * out[a·c + b] = Σ_i rows[a·L + i]·rows[b·L + i]. Upper triangle in 2×4 register blocks (each
- * pass over L reads six rows and does eight multiply-adds), then mirrored.
+ * out[a·c + b] = Σ_i rows[a·L + i]·rows[b·L + i].
  */
 export function gramOfRows(rows: Float64Array, c: number, L: number): Float64Array {
+  return gramOfRowList(Array.from({ length: c }, (_, a) => rows.subarray(a * L, (a + 1) * L)), L);
+}
+
+/**
+ * Gram matrix of rows given as separate arrays of length L (views into the factors themselves,
+ * so nothing is copied): out[a·c + b] = Σ_i rows[a][i]·rows[b][i]. Upper triangle in 2×4 register
+ * blocks (each pass over L reads six rows and does eight multiply-adds), then mirrored.
+ */
+export function gramOfRowList(rows: readonly Float64Array[], L: number): Float64Array {
+  const c = rows.length;
   const out = new Float64Array(c * c);
   let a = 0;
   for (; a + 2 <= c; a += 2) {
-    const oa = a * L;
-    const oa1 = oa + L;
+    const x0 = rows[a]!;
+    const x1 = rows[a + 1]!;
     let b = a;
     for (; b + 4 <= c; b += 4) {
-      const o0 = b * L;
-      const o1 = o0 + L;
-      const o2 = o1 + L;
-      const o3 = o2 + L;
+      const y0 = rows[b]!;
+      const y1 = rows[b + 1]!;
+      const y2 = rows[b + 2]!;
+      const y3 = rows[b + 3]!;
       let s00 = 0;
       let s01 = 0;
       let s02 = 0;
@@ -56,12 +65,12 @@ export function gramOfRows(rows: Float64Array, c: number, L: number): Float64Arr
       let s12 = 0;
       let s13 = 0;
       for (let i = 0; i < L; i++) {
-        const x = rows[oa + i]!;
-        const y = rows[oa1 + i]!;
-        const r0 = rows[o0 + i]!;
-        const r1 = rows[o1 + i]!;
-        const r2 = rows[o2 + i]!;
-        const r3 = rows[o3 + i]!;
+        const x = x0[i]!;
+        const y = x1[i]!;
+        const r0 = y0[i]!;
+        const r1 = y1[i]!;
+        const r2 = y2[i]!;
+        const r3 = y3[i]!;
         s00 += x * r0;
         s01 += x * r1;
         s02 += x * r2;
@@ -82,22 +91,24 @@ export function gramOfRows(rows: Float64Array, c: number, L: number): Float64Arr
       out[p + c + 3] = s13;
     }
     for (; b < c; b++) {
-      const ob = b * L;
+      const r = rows[b]!;
       let s0 = 0;
       let s1 = 0;
       for (let i = 0; i < L; i++) {
-        const r = rows[ob + i]!;
-        s0 += rows[oa + i]! * r;
-        s1 += rows[oa1 + i]! * r;
+        const v = r[i]!;
+        s0 += x0[i]! * v;
+        s1 += x1[i]! * v;
       }
       out[a * c + b] = s0;
       out[(a + 1) * c + b] = s1;
     }
   }
   for (; a < c; a++) {
+    const x0 = rows[a]!;
     for (let b = a; b < c; b++) {
+      const r = rows[b]!;
       let s = 0;
-      for (let i = 0; i < L; i++) s += rows[a * L + i]! * rows[b * L + i]!;
+      for (let i = 0; i < L; i++) s += x0[i]! * r[i]!;
       out[a * c + b] = s;
     }
   }
@@ -121,7 +132,8 @@ export function gramSpace(terms: readonly GramTerm[]): GramSpace {
   // Work buffers are reused between modules (src/merge/kernels/scratch.ts): a GramSpace is valid
   // until the next gramSpace call.
   const bRows = scratchF64('gram.bRows', c * m);
-  const aRows = scratchF64('gram.aRows', c * n);
+  // A rows are already contiguous in each term's A: views, no copy.
+  const aRow: Float64Array[] = [];
   const termOf = new Int32Array(c);
   let offset = 0;
   terms.forEach((t, ti) => {
@@ -135,7 +147,7 @@ export function gramSpace(terms: readonly GramTerm[]): GramSpace {
         for (let i = i0; i < i1; i++) bRows[out + i] = src[i * r + j]!;
       }
     }
-    aRows.set(t.A.data.subarray(0, r * n), offset * n);
+    for (let j = 0; j < r; j++) aRow.push(t.A.data.subarray(j * n, (j + 1) * n));
     for (let j = 0; j < r; j++) termOf[offset + j] = ti;
     offset += r;
   });
@@ -146,7 +158,7 @@ export function gramSpace(terms: readonly GramTerm[]): GramSpace {
   {
     const byKey = new Map<string, number[]>();
     for (let a = 0; a < c; a++) {
-      const row = aRows.subarray(a * n, (a + 1) * n);
+      const row = aRow[a]!;
       let h1 = 0;
       let h2 = 0;
       // Bucket key only (equality is checked bitwise below); a cycling weight instead of i % 13.
@@ -160,7 +172,7 @@ export function gramSpace(terms: readonly GramTerm[]): GramSpace {
       const list = byKey.get(key) ?? [];
       let found = -1;
       for (const b of list) {
-        const other = aRows.subarray(b * n, (b + 1) * n);
+        const other = aRow[b]!;
         let same = true;
         for (let i = 0; i < n; i++) {
           if (row[i] !== other[i]) {
@@ -213,18 +225,13 @@ export function gramSpace(terms: readonly GramTerm[]): GramSpace {
     }
   }
   const ce = bases.length;
-  // Compact copies only when some column folded away (bases is then a strict subsequence).
-  const compact = ce < c;
-  const bBase = compact ? scratchF64('gram.bBase', ce * m) : bRows;
-  const aBase = compact ? scratchF64('gram.aBase', ce * n) : aRows;
-  if (compact) {
-    bases.forEach((a, k) => {
-      bBase.set(bRows.subarray(a * m, (a + 1) * m), k * m);
-      aBase.set(aRows.subarray(a * n, (a + 1) * n), k * n);
-    });
-  }
-  const GB = gramOfRows(bBase, ce, m);
-  const GA = gramOfRows(aBase, ce, n);
+  // The distinct terms' rows, as views (no compacted copies).
+  const bBase = bases.map((a) => bRows.subarray(a * m, (a + 1) * m));
+  const GB = gramOfRowList(bBase, m);
+  const GA = gramOfRowList(
+    bases.map((a) => aRow[a]!),
+    n,
+  );
   const H = new Float64Array(ce * ce);
   for (let i = 0; i < H.length; i++) H[i] = GB[i]! * GA[i]!;
 
@@ -266,7 +273,7 @@ export function gramSpace(terms: readonly GramTerm[]): GramSpace {
         col = new Float64Array(m);
         combined.set(g, col);
       }
-      const src = bBase.subarray(k * m, (k + 1) * m);
+      const src = bBase[k]!;
       for (let i = 0; i < m; i++) col[i]! += x * src[i]!;
     }
     const live = [...combined.entries()].filter(([, col]) => col.some((v) => v !== 0));
@@ -276,7 +283,7 @@ export function gramSpace(terms: readonly GramTerm[]): GramSpace {
     const aCols = new Float64Array(n * k);
     live.forEach(([g, col], j) => {
       bCols.set(col, j * m);
-      aCols.set(aRows.subarray(g * n, (g + 1) * n), j * n);
+      aCols.set(aRow[g]!, j * n);
     });
     const RB = extractR(householderInPlace(m, k, bCols));
     const RA = extractR(householderInPlace(n, k, aCols));
