@@ -7,6 +7,7 @@ import type { Mat } from '../tensor/matrix.ts';
 import { applyQInPlace, extractR, householderInPlace } from './qr.ts';
 import { normaliseSigns, svdSmall } from './svd-small.ts';
 import type { Svd } from './svd-small.ts';
+import { scratchF64 } from '../util/scratch.ts';
 
 export interface LowRankTerm {
   /** m×r_i. */
@@ -27,23 +28,6 @@ const EPS = 2.220446049250313e-16;
  */
 export function rankTolerance(m: number, n: number, scale: number): number {
   return Math.max(m, n) * EPS * scale;
-}
-
-/**
- * Work buffers kept between calls: first-touching fresh memory costs ~4 ms per MB on the shared
- * hosts (page faults), more than the QR arithmetic on a 4096×64 stack. Never returned to callers.
- */
-const work = new Map<string, Float64Array>();
-function workBuffer(slot: string, length: number, zero: boolean): Float64Array {
-  let buf = work.get(slot);
-  if (!buf || buf.length < length) {
-    buf = new Float64Array(Math.max(length, Math.ceil((buf?.length ?? 0) * 1.5)));
-    work.set(slot, buf);
-    return buf.subarray(0, length);
-  }
-  const view = buf.subarray(0, length);
-  if (zero) view.fill(0);
-  return view;
 }
 
 function allFinite(d: Float64Array): boolean {
@@ -99,9 +83,9 @@ export function lowRankSvd(terms: readonly LowRankTerm[], options: LowRankSvdOpt
   });
 
   // Column-major stacked B (m×R), weights folded in.
-  const bCols = workBuffer('bCols', m * R, false);
+  const bCols = scratchF64('lowRankSvd.bCols', m * R, false);
   // Column-major Aᵀ (n×R) is exactly the row-major data of the stacked A.
-  const aCols = workBuffer('aCols', n * R, false);
+  const aCols = scratchF64('lowRankSvd.aCols', n * R, false);
   let offset = 0;
   for (const t of terms) {
     const r = t.B.cols;
@@ -150,7 +134,7 @@ export function lowRankSvd(terms: readonly LowRankTerm[], options: LowRankSvdOpt
   const full = rho;
   if (options.vectors) rho = Math.max(0, Math.min(rho, Math.floor(options.vectors(allS))));
   // U = Q_B·Ũ[:, :ρ] (column-major m×ρ), V = Q_A·Ṽ[:, :ρ] (column-major n×ρ = row-major Vt).
-  const uCols = workBuffer('uCols', m * rho, true);
+  const uCols = scratchF64('lowRankSvd.uCols', m * rho, true);
   for (let j = 0; j < rho; j++) {
     for (let i = 0; i < kB; i++) uCols[j * m + i] = core.U.data[i * core.U.cols + j]!;
   }

@@ -12,7 +12,7 @@
 // span only distinct rank-one terms and such merges cancel in the coefficients, not in squares.
 import type { Mat } from '../../tensor/matrix.ts';
 import { extractR, householderInPlace } from '../../linalg/qr.ts';
-import { scratchF64 } from './scratch.ts';
+import { scratchF64 } from '../../util/scratch.ts';
 
 export interface GramTerm {
   /** m×r, row-major. */

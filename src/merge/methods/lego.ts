@@ -10,7 +10,7 @@ import { normalizeParts } from '../../units/canonicalize-unit.ts';
 import { msuIdString, type MsuFeature } from '../../units/msu.ts';
 import { kmeans, KMEANS_INITS, type KmeansInit } from '../../linalg/kmeans.ts';
 import { deriveSeed } from './shared.ts';
-import { scratchF64 } from '../kernels/scratch.ts';
+import { scratchF64 } from '../../util/scratch.ts';
 import { outputF64, releaseOutput } from '../kernels/output-pool.ts';
 
 export const PARAM_REWEIGHTS = ['none', 'l2Concat', 'linfConcat', 'l2Parts'] as const;

@@ -5,7 +5,7 @@ import type { Mat } from '../../tensor/matrix.ts';
 import { zeros } from '../../tensor/matrix.ts';
 import type { ModuleContext, ModuleInput } from '../method-types.ts';
 import { factoredNorm } from '../kernels/factored-norms.ts';
-import { scratchF64 } from '../kernels/scratch.ts';
+import { scratchF64 } from '../../util/scratch.ts';
 import { outputF64 } from '../kernels/output-pool.ts';
 
 /** Σ_t w_t s_t B_t A_t as B = [w_1 s_1 B_1 … w_T s_T B_T], A = [A_1; …; A_T] (exact, rank Σ r_t). */

@@ -1,4 +1,5 @@
-// Reusable f64 work buffers for the per-module kernels. On this kind of host, first-touching
+// Reusable f64 work buffers for per-module kernels (src/linalg, src/merge). Slot names carry their user as a
+// prefix ("lowRankSvd.", "lego.", …) so that two kernels never share a buffer. On this kind of host, first-touching
 // fresh memory costs ~4 ms per MB (page faults, measured in bench/merge), which made a module's
 // temporary stacks cost more than the arithmetic on them. A named slot keeps its buffer between
 // modules (grown geometrically), so only the first module pays for the faults.
