@@ -186,6 +186,18 @@ function factorShapes(layout: Layout, m: number, n: number, r: number): { A: num
   return { A: [r, n], B: [m, r] };
 }
 
+function assertInputFinite(input: string, module: string, B: Mat, A: Mat): void {
+  for (const [factor, x] of [['B', B], ['A', A]] as const) {
+    let bad = 0;
+    for (let i = 0; i < x.data.length; i++) if (!Number.isFinite(x.data[i]!)) bad++;
+    if (bad > 0) {
+      throw new WorkbenchError('ADAPTER_NONFINITE', `input ${input}, module ${module}: factor ${factor} holds ${bad} NaN/Inf value(s)`, {
+        details: { input, module, factor, count: bad },
+      });
+    }
+  }
+}
+
 function assertFinite(module: string, what: string, x: Mat): void {
   for (let i = 0; i < x.data.length; i++) {
     if (!Number.isFinite(x.data[i]!)) {
@@ -203,7 +215,9 @@ export async function* executeMerge(plan: MergePlan, options: ExecuteMergeOption
   const overwrite = options.overwrite ?? false;
   await checkOutputTarget(options.outDir, overwrite);
   const recipe = plan.recipe;
-  const load = options.loadAdapter ?? ((path: string) => defaultLoadAdapter(path));
+  // No up-front NaN/Inf scan: it would read every factor twice. Each input module is checked
+  // in memory when the merge loads it (assertInputFinite), before any arithmetic.
+  const load = options.loadAdapter ?? ((path: string) => defaultLoadAdapter(path, { scanNonFinite: false }));
   const baseDir = options.baseDir ?? process.cwd();
   if (options.adapters && options.adapters.length !== recipe.inputs.length) {
     throw new WorkbenchError('INVALID_ARGUMENT', `${options.adapters.length} adapters given for ${recipe.inputs.length} recipe inputs`);
@@ -237,6 +251,7 @@ export async function* executeMerge(plan: MergePlan, options: ExecuteMergeOption
       const inputs: ModuleInput[] = [];
       for (const h of entry.holders) {
         const factors = await h.module.load();
+        assertInputFinite(names[h.input]!, entry.name, factors.B, factors.A);
         inputs.push({
           index: h.input,
           name: names[h.input]!,
