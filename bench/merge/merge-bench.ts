@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { floatTensor, writeSafetensors } from '../../src/safetensors/writer.ts';
 import { writeFileAtomic } from '../../src/util/atomic-write.ts';
@@ -168,7 +169,9 @@ async function main(): Promise<void> {
   const layers = Number(values.layers);
   const tiesLayers = Number(values['ties-layers']);
   const dtypes = values.dtypes!.split(',') as FloatDType[];
-  const dir = await mkdtemp(join(tmpdir(), 'awb-merge-bench-'));
+  // --dir keeps the generated inputs (reused when present) for repeated runs and profiling.
+  const keep = values.dir !== undefined;
+  const dir = keep ? values.dir! : await mkdtemp(join(tmpdir(), 'awb-merge-bench-'));
   const lines: string[] = [];
   const log = (s: string) => {
     console.log(s);
@@ -183,7 +186,11 @@ async function main(): Promise<void> {
     log('');
     for (const dtype of dtypes) {
       const maxLayers = Math.max(layers, tiesLayers);
-      await makeInputs(dir, maxLayers, dtype);
+      const marker = join(dir, `${dtype}-inputs-${maxLayers}.done`);
+      if (!keep || !existsSync(marker)) {
+        await makeInputs(dir, maxLayers, dtype);
+        await writeFile(marker, '');
+      }
       const copy = runChild('copy', dir, dtype, layers);
       log(`## ${dtype}`);
       log('');
@@ -215,7 +222,7 @@ async function main(): Promise<void> {
     log('');
     log('Machine: 2 shared cores, other jobs running; numbers are indicative. Reproduce with `node bin/run-ts.js bench/merge/merge-bench.ts --layers 2`.');
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    if (!keep) await rm(dir, { recursive: true, force: true });
   }
   if (values.out) await writeFile(values.out, `${lines.join('\n')}\n`);
 }

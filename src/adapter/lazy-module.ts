@@ -5,7 +5,7 @@ import type { DType } from '../dtype.ts';
 import { MAX_LORA_RANK } from '../limits.ts';
 import type { TensorSource } from '../safetensors/reader.ts';
 import { transpose, type Mat } from '../tensor/matrix.ts';
-import type { Layout, LoraModule, ModuleFactors } from './types.ts';
+import type { Layout, LoraModule, ModuleFactors, ModuleLoadOptions } from './types.ts';
 
 /** Float dtypes a factor may be stored in. */
 export const FACTOR_DTYPES: readonly DType[] = ['F32', 'F16', 'BF16', 'F64'];
@@ -150,8 +150,15 @@ export function createLazyModule(source: TensorSource, spec: LazyModuleSpec): Lo
     dtype: shapes.dtype,
     hasDora,
     keys,
-    async load(): Promise<ModuleFactors> {
-      const [aData, bData] = await Promise.all([source.readFloat64(keys.A), source.readFloat64(keys.B)]);
+    async load(options?: ModuleLoadOptions): Promise<ModuleFactors> {
+      // Caller-provided storage only where the stored layout is already canonical (no transpose copy).
+      const allocate = spec.orientation === 'transposed' ? undefined : options?.allocate;
+      const lengthA = shapes.rank * shapes.inFeatures;
+      const lengthB = shapes.outFeatures * shapes.rank;
+      const [aData, bData] = await Promise.all([
+        source.readFloat64(keys.A, allocate?.('A', lengthA)),
+        source.readFloat64(keys.B, allocate?.('B', lengthB)),
+      ]);
       let A: Mat;
       let B: Mat;
       if (spec.orientation === 'transposed') {

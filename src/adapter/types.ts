@@ -39,9 +39,18 @@ export interface LoraModule {
   /** Tensor keys in the source file, for error messages and round trips. */
   readonly keys: { readonly A: string; readonly B: string; readonly alpha?: string; readonly magnitude?: string };
   /** Reads the factors on demand; peak memory stays bounded by one module. */
-  load(): Promise<ModuleFactors>;
+  load(options?: ModuleLoadOptions): Promise<ModuleFactors>;
   /** Set when the module was converted from another adapter family (LoHa, LoKr, VeRA…; src/formats). */
   readonly family?: { readonly name: string; readonly params: Readonly<Record<string, unknown>>; readonly conversion: 'exact' | 'truncated'; readonly relativeError?: number };
+}
+
+/** Storage hints for load(); a module may ignore them and return arrays of its own. */
+export interface ModuleLoadOptions {
+  /**
+   * Storage for a factor's f64 data (exactly `length` values, contents overwritten): lets a caller
+   * that processes modules one at a time reuse its buffers instead of first-touching fresh memory.
+   */
+  readonly allocate?: (factor: 'A' | 'B', length: number) => Float64Array;
 }
 
 /** A tensor that is not a LoRA factor (modules_to_save heads, biases…), carried unchanged. */

@@ -13,6 +13,9 @@ import { sha256Bytes, canonicalJson } from '../util/hash.ts';
 import { floatTensor, type TensorToWrite } from '../safetensors/writer.ts';
 import { TOOL_NAME, TOOL_VERSION } from '../version.ts';
 import { gramSpace } from './kernels/gram-space.ts';
+import { spanOf } from './kernels/input-span.ts';
+import { scratchF64 } from '../util/scratch.ts';
+import { measureInSpan, type SpanMeasures } from './kernels/measure-in-span.ts';
 import { encodeFactor } from './kernels/encode-factor.ts';
 import { releaseOutput } from './kernels/output-pool.ts';
 import type { ModuleInput } from './method-types.ts';
@@ -198,6 +201,23 @@ function assertInputFinite(input: string, module: string, B: Mat, A: Mat): void 
   }
 }
 
+/** The report's norms for an output outside the inputs' span, from the joint Gram of output and inputs. */
+function measureInGramSpace(result: { B: Mat; A: Mat }, inputs: readonly ModuleInput[], coefs0: readonly number[]): SpanMeasures {
+  // Term 0 is the merge, terms 1..T the inputs.
+  const space = gramSpace([{ B: result.B, A: result.A }, ...inputs.map((i) => ({ B: i.B, A: i.A }))]);
+  const coefs = (mergedCoef: number, inputCoef: (t: number) => number) => [mergedCoef, ...coefs0.map((x, t) => x * inputCoef(t))];
+  return {
+    exactNorm: space.norm(coefs(0, () => 1)),
+    error: space.norm(coefs(1, () => -1)),
+    mergedNorm: space.norm(coefs(1, () => 0)),
+    perInput: inputs.map((_, t) => ({
+      own: space.norm(coefs(0, (u) => (u === t ? 1 : 0))),
+      error: space.norm(coefs(1, (u) => (u === t ? -1 : 0))),
+      cross: space.inner(coefs(1, () => 0), coefs(0, (u) => (u === t ? 1 : 0))),
+    })),
+  };
+}
+
 function assertFinite(module: string, what: string, x: Mat): void {
   for (let i = 0; i < x.data.length; i++) {
     if (!Number.isFinite(x.data[i]!)) {
@@ -250,12 +270,18 @@ export async function* executeMerge(plan: MergePlan, options: ExecuteMergeOption
       const ref = entry.holders[0]!.module;
       const inputs: ModuleInput[] = [];
       for (const h of entry.holders) {
-        const factors = await h.module.load();
+        // Each input's factors land in that input's reused buffers (valid until its next module).
+        const factors = await h.module.load({ allocate: (factor, length) => scratchF64(`merge.input.${h.input}.${factor}`, length) });
         assertInputFinite(names[h.input]!, entry.name, factors.B, factors.A);
+        let contentHash: string | undefined;
         inputs.push({
           index: h.input,
           name: names[h.input]!,
-          contentHash: moduleHash(factors.B, factors.A, h.module.scale),
+          // Only seeded order-free steps read it (methods/shared.ts canonicalOrder): hashed on demand.
+          get contentHash() {
+            contentHash ??= moduleHash(factors.B, factors.A, h.module.scale);
+            return contentHash;
+          },
           weight: weights[h.input]!,
           scale: h.module.scale,
           rank: factors.A.rows,
@@ -280,16 +306,13 @@ export async function* executeMerge(plan: MergePlan, options: ExecuteMergeOption
       // Report: everything in factored form.
       const total = plan.method.normalizesWeights ? inputs.reduce((s, i) => s + i.weight, 0) : 1;
       const coefs0 = inputs.map((i) => (i.weight / total) * i.scale);
-      // All norms from the joint Gram matrices: term 0 is the merge, terms 1..T the inputs.
-      const space = gramSpace([{ B: result.B, A: result.A }, ...inputs.map((i) => ({ B: i.B, A: i.A }))]);
-      const coefs = (mergedCoef: number, inputCoef: (t: number) => number) => [mergedCoef, ...coefs0.map((x, t) => x * inputCoef(t))];
-      const exactNorm = space.norm(coefs(0, () => 1));
-      const error = space.norm(coefs(1, () => -1));
-      const mergedNormValue = space.norm(coefs(1, () => 0));
+      const measures = result.coefficients
+        ? // The output lies in the inputs' span: every norm in c-space (kernels/measure-in-span.ts).
+          measureInSpan(spanOf(inputs), coefs0, result.coefficients)
+        : measureInGramSpace(result, inputs, coefs0);
+      const { exactNorm, error, mergedNorm: mergedNormValue } = measures;
       const retention = inputs.map((input, t) => {
-        const own = space.norm(coefs(0, (u) => (u === t ? 1 : 0)));
-        const e = space.norm(coefs(1, (u) => (u === t ? -1 : 0)));
-        const cross = space.inner(coefs(1, () => 0), coefs(0, (u) => (u === t ? 1 : 0)));
+        const { own, error: e, cross } = measures.perInput[t]!;
         return {
           input: input.name,
           index: input.index,

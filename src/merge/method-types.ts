@@ -39,6 +39,20 @@ export interface ModuleResult {
   /** Method-specific figures for the report (cluster sizes, bias, discarded energy…). */
   readonly details?: Readonly<Record<string, unknown>>;
   readonly warnings?: readonly string[];
+  /**
+   * Set when the output lies in the inputs' span: B = B_cat·P and A = Q·A_cat, with B_cat = [B_1 … B_T]
+   * and A_cat = [A_1; …; A_T] the raw factors in `ctx.inputs` order (kernels/input-span.ts). The report
+   * then measures everything in c-space instead of a joint Gram of output and inputs.
+   */
+  readonly coefficients?: SpanCoefficients;
+}
+
+export interface SpanCoefficients {
+  /** c×k, row-major. */
+  readonly P: Float64Array;
+  /** k×c, row-major. */
+  readonly Q: Float64Array;
+  readonly k: number;
 }
 
 export interface MergeMethodDescriptor {

@@ -19,8 +19,40 @@ export interface TensorSource {
   /** The stored little-endian bytes of one tensor, as a fresh copy. */
   readBytes(name: string): Promise<Uint8Array>;
   readFloat32(name: string): Promise<Float32Array>;
-  readFloat64(name: string): Promise<Float64Array>;
+  /** Decoded to f64; into `out` when given (it must hold exactly the tensor's element count). */
+  readFloat64(name: string, out?: Float64Array): Promise<Float64Array>;
   close(): Promise<void>;
+}
+
+/**
+ * Reused byte buffers for reads that are decoded right away (and for read-ahead windows). First-
+ * touching fresh memory costs ~3–5 ms per MB on this kind of host (substrate.md, bench/merge), more
+ * than reading the same bytes from the page cache; a merge reads every factor of every module once,
+ * so fresh buffers per read cost more than the reads. Buffers are taken and returned explicitly, so
+ * concurrent reads never share one. POOL_LIMIT bounds what stays allocated between reads.
+ */
+const POOL_LIMIT = 8;
+const bytePool: Uint8Array[] = [];
+
+function takeBytes(length: number): Uint8Array {
+  let best = -1;
+  for (let i = 0; i < bytePool.length; i++) {
+    const cap = bytePool[i]!.byteLength;
+    if (cap >= length && (best < 0 || cap < bytePool[best]!.byteLength)) best = i;
+  }
+  if (best < 0) return new Uint8Array(length);
+  const buf = bytePool.splice(best, 1)[0]!;
+  return buf.byteLength === length ? buf : buf.subarray(0, length);
+}
+
+function giveBytes(bytes: Uint8Array): void {
+  if (bytePool.some((b) => b.buffer === bytes.buffer)) return;
+  bytePool.push(new Uint8Array(bytes.buffer, 0, bytes.buffer.byteLength));
+  if (bytePool.length > POOL_LIMIT) {
+    // Keep the largest buffers: they serve every smaller request.
+    bytePool.sort((a, b) => b.byteLength - a.byteLength);
+    bytePool.length = POOL_LIMIT;
+  }
 }
 
 /** Largest single positional read; bigger tensors are read in pieces (libuv caps one read near 2 GiB). */
@@ -86,16 +118,38 @@ export abstract class BaseTensorSource implements TensorSource {
     return decodeToFloat(info.dtype, await this.readBytes(name), out);
   }
 
-  async readFloat64(name: string): Promise<Float64Array> {
+  async readFloat64(name: string, into?: Float64Array): Promise<Float64Array> {
     const info = this.info(name);
     assertDecodable(info, this.label);
-    const out = new Float64Array(elementCount(info));
+    const count = elementCount(info);
+    if (into !== undefined && into.length !== count) {
+      throw new WorkbenchError('INTERNAL', `${this.label}: tensor "${name}" has ${count} values but the target holds ${into.length}`, {
+        details: { file: this.label, tensor: name, count, target: into.length },
+      });
+    }
+    const out = into ?? new Float64Array(count);
     if (info.dtype === 'F64') {
-      await this.readBytesInto(name, new Uint8Array(out.buffer));
+      await this.readBytesInto(name, new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
       return out;
     }
-    return decodeToFloat(info.dtype, await this.readBytes(name), out);
+    // The stored bytes only live until decoded: a pooled buffer (never shared by concurrent reads).
+    const bytes = takeBytes(info.dataOffsets[1] - info.dataOffsets[0]);
+    try {
+      await this.readBytesInto(name, bytes);
+      return decodeToFloat(info.dtype, bytes, out);
+    } finally {
+      giveBytes(bytes);
+    }
   }
+}
+
+interface ReadWindow {
+  readonly start: number;
+  readonly end: number;
+  readonly buffer: Uint8Array;
+  readonly bytes: Promise<Uint8Array>;
+  /** Reads currently waiting to copy out of this window. */
+  users: number;
 }
 
 function tensorMap(header: SafetensorsHeader): ReadonlyMap<string, TensorInfo> {
@@ -180,8 +234,12 @@ export class SafetensorsFile extends BaseTensorSource {
   /** For each small tensor, where the run of consecutive small tensors it starts ends. */
   private readonly smallRunEnd = new Map<string, number>();
 
-  /** The last window read (possibly still in flight): data-region offsets [start, end). */
-  private window: { readonly start: number; readonly end: number; readonly bytes: Promise<Uint8Array> } | undefined;
+  /**
+   * The last window read (possibly still in flight): data-region offsets [start, end). Its buffer
+   * comes from the byte pool and goes back once the window is replaced and no read still copies
+   * out of it (`users`).
+   */
+  private window: ReadWindow | undefined;
   /** Where the previous small read stopped; a read starting there is sequential. */
   private lastStop = 0;
   /** Current read-ahead size: doubles while reads are sequential, resets on a jump. */
@@ -203,22 +261,42 @@ export class SafetensorsFile extends BaseTensorSource {
       const runEnd = this.smallRunEnd.get(name) ?? stop;
       const length = sequential ? Math.max(stop - start, Math.min(this.readAheadBytes, runEnd - start)) : stop - start;
       this.readAheadBytes = sequential ? Math.min(this.readAheadBytes * 2, READ_AHEAD_MAX_BYTES) : READ_AHEAD_MIN_BYTES;
-      const bytes = new Uint8Array(length);
-      const created = { start, end: start + length, bytes: fillFrom(handle, bytes, this.dataStart + start, this.path, name).then(() => bytes) };
+      const buffer = takeBytes(length);
+      const created: ReadWindow = { start, end: start + length, buffer, users: 0, bytes: fillFrom(handle, buffer, this.dataStart + start, this.path, name).then(() => buffer) };
       created.bytes.catch(() => {
         if (this.window === created) this.window = undefined;
       });
+      const previous = this.window;
       this.window = window = created;
+      if (previous) this.releaseWindow(previous);
     }
     this.lastStop = stop;
-    const bytes = await window.bytes;
-    target.set(bytes.subarray(start - window.start, stop - window.start));
+    window.users++;
+    try {
+      const bytes = await window.bytes;
+      target.set(bytes.subarray(start - window.start, stop - window.start));
+    } finally {
+      window.users--;
+      this.releaseWindow(window);
+    }
+  }
+
+  /** Returns a window's buffer to the pool once it is no longer current and nobody reads from it. */
+  private releaseWindow(window: ReadWindow): void {
+    if (window.users > 0 || window === this.window) return;
+    // A failed read may still be writing into the buffer: let it go to the garbage collector.
+    window.bytes.then(
+      () => giveBytes(window.buffer),
+      () => undefined,
+    );
   }
 
   async close(): Promise<void> {
     const handle = this.handle;
     this.handle = undefined;
+    const window = this.window;
     this.window = undefined;
+    if (window) this.releaseWindow(window);
     await handle?.close();
   }
 }

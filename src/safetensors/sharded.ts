@@ -202,9 +202,9 @@ export class ShardedCheckpoint extends BaseTensorSource {
     return (await this.shardFile(name)).readFloat32(name);
   }
 
-  override async readFloat64(name: string): Promise<Float64Array> {
+  override async readFloat64(name: string, into?: Float64Array): Promise<Float64Array> {
     this.info(name);
-    return (await this.shardFile(name)).readFloat64(name);
+    return (await this.shardFile(name)).readFloat64(name, into);
   }
 
   async close(): Promise<void> {

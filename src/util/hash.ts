@@ -1,15 +1,33 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 
 export function sha256Bytes(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Streams a file through sha256 without holding it in memory. */
+/**
+ * Bytes per positional read when hashing a file. Chunks come from a small pool of reused buffers:
+ * a stream allocates fresh 64 KB chunks, and first-touching fresh memory costs ~3–5 ms per MB on
+ * this kind of host (measured: 4 × 5 MB files 100–440 ms streamed, 35–50 ms with reused buffers).
+ */
+export const HASH_CHUNK_BYTES = 1 << 20;
+const hashBuffers: Buffer[] = [];
+
+/** sha256 of a file, read in reused chunks (never the whole file in memory). */
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) {
-    hash.update(chunk as Buffer);
+  const buffer = hashBuffers.pop() ?? Buffer.allocUnsafe(HASH_CHUNK_BYTES);
+  const handle = await open(path, 'r');
+  try {
+    for (let position = 0; ; ) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, position);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+      position += bytesRead;
+    }
+  } finally {
+    await handle.close();
+    hashBuffers.push(buffer);
   }
   return hash.digest('hex');
 }

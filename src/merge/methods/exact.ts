@@ -4,17 +4,179 @@ import type { MergeMethodDescriptor, ModuleContext, ModuleResult } from '../meth
 import { PER_ADAPTER_WEIGHT } from '../method-types.ts';
 import { lowRankSvd } from '../../linalg/low-rank-svd.ts';
 import { truncateSvd } from '../../linalg/truncate.ts';
-import { zeros } from '../../tensor/matrix.ts';
+import { zeros, type Mat } from '../../tensor/matrix.ts';
 import { clampSymmetric, quantileLinear } from '../kernels/quantile.ts';
 import { outputRank, weightedConcat } from './shared.ts';
 import type { ModuleInput } from '../method-types.ts';
 import { outputF64, releaseOutput } from '../kernels/output-pool.ts';
+import { spanOf } from '../kernels/input-span.ts';
+import { rankTolerance } from '../../linalg/low-rank-svd.ts';
+import { svdSmall } from '../../linalg/svd-small.ts';
+import type { SpanCoefficients } from '../method-types.ts';
+
+/**
+ * How far UᵀU (and VᵀV) of a span-route SVD may stray from I, entry-wise, before the route is
+ * refused and the Householder route runs instead: the a-posteriori certificate of the Cholesky path.
+ */
+export const SPAN_ORTHOGONALITY_TOLERANCE = 1e-9;
+
+/** Coefficients of the exact weighted concatenation: P = diag(coef per column), Q = I. */
+function concatCoefficients(ctx: ModuleContext, coef: (i: ModuleInput) => number): SpanCoefficients {
+  const c = ctx.inputs.reduce((s, i) => s + i.rank, 0);
+  const P = new Float64Array(c * c);
+  const Q = new Float64Array(c * c);
+  let a = 0;
+  for (const input of ctx.inputs) {
+    const w = coef(input);
+    for (let j = 0; j < input.rank; j++, a++) {
+      P[a * c + a] = w;
+      Q[a * c + a] = 1;
+    }
+  }
+  return { P, Q, k: c };
+}
+
+/** Max over i, j of |Xᵀ·G·X / √(σ_i σ_j) − δ_ij| for X c×k: how far the mapped vectors are from orthonormal. */
+function orthogonalityDefect(G: Float64Array, X: Float64Array, c: number, k: number, S: Float64Array): number {
+  const GX = new Float64Array(c * k);
+  for (let a = 0; a < c; a++) {
+    for (let b = 0; b < c; b++) {
+      const g = G[a * c + b]!;
+      if (g === 0) continue;
+      for (let q = 0; q < k; q++) GX[a * k + q]! += g * X[b * k + q]!;
+    }
+  }
+  let worst = 0;
+  for (let p = 0; p < k; p++) {
+    for (let q = p; q < k; q++) {
+      let v = 0;
+      for (let a = 0; a < c; a++) v += X[a * k + p]! * GX[a * k + q]!;
+      const d = Math.abs(v / Math.sqrt(S[p]! * S[q]!) - (p === q ? 1 : 0));
+      if (!(d <= worst)) worst = d;
+    }
+  }
+  return worst;
+}
+
+/** Solves R·X = Y in place (R c×c upper triangular, Y c×k row-major). */
+function solveUpper(R: Float64Array, c: number, Y: Float64Array, k: number): void {
+  for (let i = c - 1; i >= 0; i--) {
+    const rii = R[i * c + i]!;
+    for (let l = i + 1; l < c; l++) {
+      const r = R[i * c + l]!;
+      if (r === 0) continue;
+      for (let q = 0; q < k; q++) Y[i * k + q]! -= r * Y[l * k + q]!;
+    }
+    for (let q = 0; q < k; q++) Y[i * k + q]! /= rii;
+  }
+}
+
+/**
+ * The truncated SVD of Σ coef_t·B_t·A_t entirely in the inputs' span (kernels/input-span.ts): core
+ * K = R_B·D·R_Aᵀ (c×c), K = X·Σ·Yᵀ, B = B_cat·R_B⁻¹·X_k·√Σ_k, A = √Σ_k·Y_kᵀ·R_A⁻ᵀ·A_cat. Null when the
+ * span's R is not invertible or the result fails its orthogonality certificate; the caller then
+ * takes the Householder route (src/linalg/low-rank-svd.ts), which gives the same result.
+ */
+function svdInSpan(ctx: ModuleContext, coef: (i: ModuleInput) => number, rule: { rank?: number; energy?: number }): ModuleResult | null {
+  const span = spanOf(ctx.inputs);
+  if (!span.invertible) return null;
+  const { c, m, n } = span;
+  const d = new Float64Array(c);
+  let termScale = 0;
+  ctx.inputs.forEach((input, t) => {
+    const w = coef(input);
+    let nb = 0;
+    let na = 0;
+    for (let a = span.offsets[t]!; a < span.offsets[t + 1]!; a++) {
+      d[a] = w;
+      nb += span.GB[a * c + a]!;
+      na += span.GA[a * c + a]!;
+    }
+    termScale = Math.max(termScale, Math.abs(w) * Math.sqrt(nb) * Math.sqrt(na));
+  });
+  if (!d.every(Number.isFinite)) return null;
+  const rb = span.RB.data;
+  const ra = span.RA.data;
+  const K: Mat = { rows: c, cols: c, data: new Float64Array(c * c) };
+  for (let i = 0; i < c; i++) {
+    for (let j = 0; j < c; j++) {
+      let s = 0;
+      for (let l = Math.max(i, j); l < c; l++) s += rb[i * c + l]! * d[l]! * ra[j * c + l]!;
+      K.data[i * c + j] = s;
+    }
+  }
+  const core = svdSmall(K);
+  const tol = rankTolerance(m, n, Math.max(core.S[0] ?? 0, termScale));
+  let rho = 0;
+  while (rho < core.S.length && core.S[rho]! > tol && core.S[rho]! > 0) rho++;
+  const allS = core.S.slice(0, rho);
+  const t = truncateSvd({ U: zeros(0, rho), S: allS, Vt: zeros(rho, 0) }, rule);
+  const k = t.rank;
+  // P = R_B⁻¹·X_k·√Σ_k and Qᵀ = R_A⁻¹·Y_k·√Σ_k.
+  const P = new Float64Array(c * k);
+  const Qt = new Float64Array(c * k);
+  for (let a = 0; a < c; a++) {
+    for (let q = 0; q < k; q++) {
+      const r = Math.sqrt(allS[q]!);
+      P[a * k + q] = core.U.data[a * c + q]! * r;
+      Qt[a * k + q] = core.Vt.data[q * c + a]! * r;
+    }
+  }
+  solveUpper(rb, c, P, k);
+  solveUpper(ra, c, Qt, k);
+  if (orthogonalityDefect(span.GB, P, c, k, allS) > SPAN_ORTHOGONALITY_TOLERANCE) return null;
+  if (orthogonalityDefect(span.GA, Qt, c, k, allS) > SPAN_ORTHOGONALITY_TOLERANCE) return null;
+  const Q = new Float64Array(k * c);
+  for (let a = 0; a < c; a++) for (let q = 0; q < k; q++) Q[q * c + a] = Qt[a * k + q]!;
+  const { B, A } = span.combine(P, Q, k);
+  // Sign convention of src/linalg (normaliseSigns): the largest-|·| entry of each u_j is positive.
+  for (let q = 0; q < k; q++) {
+    let best = 0;
+    let bestAbs = -1;
+    for (let i = 0; i < m; i++) {
+      const v = Math.abs(B.data[i * k + q]!);
+      if (v > bestAbs) {
+        bestAbs = v;
+        best = i;
+      }
+    }
+    if (B.data[best * k + q]! < 0) {
+      for (let i = 0; i < m; i++) B.data[i * k + q] = -B.data[i * k + q]!;
+      for (let j = 0; j < n; j++) A.data[q * n + j] = -A.data[q * n + j]!;
+      for (let a = 0; a < c; a++) {
+        P[a * k + q] = -P[a * k + q]!;
+        Q[q * c + a] = -Q[q * c + a]!;
+      }
+    }
+  }
+  let discarded = 0;
+  for (let j = k; j < allS.length; j++) discarded += allS[j]! * allS[j]!;
+  return {
+    B,
+    A,
+    coefficients: { P, Q, k },
+    details: {
+      singularValues: Array.from(allS.slice(0, Math.min(allS.length, 64))),
+      keptEnergyFraction: t.keptEnergy,
+      discardedEnergyFraction: t.discardedEnergy,
+      discardedEnergy: discarded,
+    },
+  };
+}
 
 /** Zeroed storage from the output pool (recycled by executeMerge; see kernels/output-pool.ts). */
 const pooled = (length: number): Float64Array => outputF64(length, true);
 
 function compress(ctx: ModuleContext, coef: (i: ModuleInput) => number, rank: number | null, energy: number | null, clamp: number | null = null): ModuleResult {
   const recompress = rank !== null || energy !== null;
+  if (!recompress) {
+    const sum = weightedConcat(ctx.inputs, ctx.outFeatures, ctx.inFeatures, coef, false);
+    return { B: sum.B, A: sum.A, details: { concatenatedRank: sum.A.rows }, coefficients: concatCoefficients(ctx, coef) };
+  }
+  if (clamp === null) {
+    const viaSpan = svdInSpan(ctx, coef, { ...(rank === null ? {} : { rank }), ...(energy === null ? {} : { energy }) });
+    if (viaSpan) return viaSpan;
+  }
   // A recompressed sum is only read by lowRankSvd, so it may live in reused work buffers.
   const sum = weightedConcat(ctx.inputs, ctx.outFeatures, ctx.inFeatures, coef, recompress);
   if (!recompress) return { B: sum.B, A: sum.A, details: { concatenatedRank: sum.A.rows } };
