@@ -14,7 +14,7 @@ import { floatTensor, type TensorToWrite } from '../safetensors/writer.ts';
 import { TOOL_NAME, TOOL_VERSION } from '../version.ts';
 import { gramSpace } from './kernels/gram-space.ts';
 import { spanOf } from './kernels/input-span.ts';
-import { scratchF64 } from '../util/scratch.ts';
+import { sharedScratchF64 } from '../util/scratch.ts';
 import { measureInSpan, type SpanMeasures } from './kernels/measure-in-span.ts';
 import { encodeFactor } from './kernels/encode-factor.ts';
 import { releaseOutput } from './kernels/output-pool.ts';
@@ -271,7 +271,7 @@ export async function* executeMerge(plan: MergePlan, options: ExecuteMergeOption
       const inputs: ModuleInput[] = [];
       for (const h of entry.holders) {
         // Each input's factors land in that input's reused buffers (valid until its next module).
-        const factors = await h.module.load({ allocate: (factor, length) => scratchF64(`merge.input.${h.input}.${factor}`, length) });
+        const factors = await h.module.load({ allocate: (factor, length) => sharedScratchF64(`merge.input.${h.input}.${factor}`, length) });
         assertInputFinite(names[h.input]!, entry.name, factors.B, factors.A);
         let contentHash: string | undefined;
         inputs.push({

@@ -19,3 +19,22 @@ export function scratchF64(slot: string, length: number, zero = false): Float64A
   if (zero) view.fill(0);
   return view;
 }
+
+const sharedSlots = new Map<string, Float64Array>();
+
+/**
+ * Like scratchF64, backed by a SharedArrayBuffer: a helper thread can read and write it without a
+ * copy (src/merge/kernels/split-kernels.ts). Same validity rule: until the next request for the slot.
+ */
+export function sharedScratchF64(slot: string, length: number, zero = false): Float64Array {
+  let buf = sharedSlots.get(slot);
+  if (!buf || buf.length < length) {
+    const capacity = Math.max(length, Math.ceil((buf?.length ?? 0) * 1.5));
+    buf = new Float64Array(new SharedArrayBuffer(capacity * Float64Array.BYTES_PER_ELEMENT));
+    sharedSlots.set(slot, buf);
+    return buf.subarray(0, length);
+  }
+  const view = buf.subarray(0, length);
+  if (zero) view.fill(0);
+  return view;
+}

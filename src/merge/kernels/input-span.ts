@@ -10,10 +10,11 @@
 // R comes from a Cholesky factorisation of the column-normalised Gram when that is well conditioned
 // (`invertible`); otherwise (rank-deficient or nearly so: zero columns, repeated adapters, c > m)
 // from a Householder QR of the stack itself, which is exact for norms but not inverted.
+import { WorkbenchError } from '../../errors.ts';
 import type { Mat } from '../../tensor/matrix.ts';
 import { extractR, householderInPlace } from '../../linalg/qr.ts';
-import { scratchF64 } from '../../util/scratch.ts';
-import { gramOfRowList } from './gram-space.ts';
+import { scratchF64, sharedScratchF64 } from '../../util/scratch.ts';
+import { splitCombine, splitGram } from './split-kernels.ts';
 import { outputF64 } from './output-pool.ts';
 
 export interface SpanTerm {
@@ -32,7 +33,6 @@ export interface SpanTerm {
 export const CHOLESKY_MIN_PIVOT = 1e-4;
 
 const TRANSPOSE_BLOCK = 256;
-const COMBINE_BLOCK = 1024;
 
 export interface InputSpan {
   readonly m: number;
@@ -91,6 +91,9 @@ function householderR(m: number, c: number, cols: Float64Array): Mat {
   return extractR(householderInPlace(m, c, cols));
 }
 
+/** Incremented by every inputSpan call: a span's combine() refuses to run on recycled buffers. */
+let spanGeneration = 0;
+
 export function inputSpan(terms: readonly SpanTerm[]): InputSpan {
   const m = terms[0]?.B.rows ?? 0;
   const n = terms[0]?.A.cols ?? 0;
@@ -98,7 +101,7 @@ export function inputSpan(terms: readonly SpanTerm[]): InputSpan {
   for (const t of terms) offsets.push(offsets[offsets.length - 1]! + t.B.cols);
   const c = offsets[offsets.length - 1]!;
   // B's columns as contiguous rows (blocked transpose), A's rows as views.
-  const bRows = scratchF64('span.bRows', c * m);
+  const bRows = sharedScratchF64('span.bRows', c * m);
   const aRows: Float64Array[] = [];
   terms.forEach((t, ti) => {
     const r = t.B.cols;
@@ -113,11 +116,10 @@ export function inputSpan(terms: readonly SpanTerm[]): InputSpan {
     }
     for (let j = 0; j < r; j++) aRows.push(t.A.data.subarray(j * n, (j + 1) * n));
   });
-  const GB = gramOfRowList(
-    Array.from({ length: c }, (_, a) => bRows.subarray(a * m, (a + 1) * m)),
-    m,
-  );
-  const GA = gramOfRowList(aRows, n);
+  const columnRows = Array.from({ length: c }, (_, a) => bRows.subarray(a * m, (a + 1) * m));
+  const GB = splitGram(columnRows, m);
+  const generation = ++spanGeneration;
+  const GA = splitGram(aRows, n);
   const cholB = c <= m ? choleskyUpper(GB, c) : null;
   const cholA = cholB && c <= n ? choleskyUpper(GA, c) : null;
   const invertible = cholB !== null && cholA !== null;
@@ -147,38 +149,27 @@ export function inputSpan(terms: readonly SpanTerm[]): InputSpan {
     RB,
     RA,
     combine(P, Q, k) {
-      const B: Mat = { rows: m, cols: k, data: outputF64(m * k, true) };
-      const A: Mat = { rows: k, cols: n, data: outputF64(k * n, true) };
+      if (generation !== spanGeneration) {
+        throw new WorkbenchError('INTERNAL', 'InputSpan.combine called after another module’s span replaced its work buffers');
+      }
+      // B_outᵀ (k×m) = Pᵀ·B_catᵀ over B's columns as rows, then one transpose into row-major m×k.
+      const Pt = new Float64Array(k * c);
+      for (let a = 0; a < c; a++) for (let q = 0; q < k; q++) Pt[q * c + a] = P[a * k + q]!;
+      const bt = sharedScratchF64('span.combineBt', k * m);
+      splitCombine(bt, Pt, k, columnRows, m);
+      const B: Mat = { rows: m, cols: k, data: outputF64(m * k) };
       const bd = B.data;
-      // B_out[i, :] = Σ_a B_cat[i, a]·P[a, :], row by row over each term's row-major B.
-      terms.forEach((t, ti) => {
-        const r = t.B.cols;
-        const src = t.B.data;
-        const offset = offsets[ti]!;
-        for (let i = 0; i < m; i++) {
-          const o = i * k;
-          for (let j = 0; j < r; j++) {
-            const x = src[i * r + j]!;
-            if (x === 0) continue;
-            const p = (offset + j) * k;
-            for (let q = 0; q < k; q++) bd[o + q]! += x * P[p + q]!;
-          }
-        }
-      });
-      // A_out[q, :] = Σ_a Q[q, a]·A_cat[a, :], in column blocks so the A rows' block stays in cache.
-      const ad = A.data;
-      for (let j0 = 0; j0 < n; j0 += COMBINE_BLOCK) {
-        const j1 = Math.min(n, j0 + COMBINE_BLOCK);
+      for (let i0 = 0; i0 < m; i0 += TRANSPOSE_BLOCK) {
+        const i1 = Math.min(m, i0 + TRANSPOSE_BLOCK);
         for (let q = 0; q < k; q++) {
-          const o = q * n;
-          for (let a = 0; a < c; a++) {
-            const w = Q[q * c + a]!;
-            if (w === 0) continue;
-            const row = aRows[a]!;
-            for (let j = j0; j < j1; j++) ad[o + j]! += w * row[j]!;
-          }
+          const src = q * m;
+          for (let i = i0; i < i1; i++) bd[i * k + q] = bt[src + i]!;
         }
       }
+      const at = sharedScratchF64('span.combineA', k * n);
+      splitCombine(at, Q, k, aRows, n);
+      const A: Mat = { rows: k, cols: n, data: outputF64(k * n) };
+      A.data.set(at);
       return { B, A };
     },
     project(E) {
