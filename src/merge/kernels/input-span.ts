@@ -197,18 +197,18 @@ export function inputSpan(terms: readonly SpanTerm[]): InputSpan {
   };
 }
 
-const spans = new WeakMap<object, InputSpan>();
+let latest: { readonly inputs: readonly SpanTerm[]; readonly span: InputSpan; readonly generation: number } | undefined;
 
 /**
- * The span of a module's inputs, computed on first use and shared by everyone holding the same
- * input list (the method and the executor's report see the same `ctx.inputs` array).
+ * The span of a module's inputs, computed on first use and shared with whoever asks next for the
+ * same input list (the method and then the executor's report see the same `ctx.inputs` array). Only
+ * the latest span is kept: its work buffers are recycled by the next one. The inputs' factors must
+ * not change while their span is in use.
  */
 export function spanOf(inputs: readonly SpanTerm[]): InputSpan {
-  let span = spans.get(inputs);
-  if (!span) {
-    span = inputSpan(inputs);
-    spans.set(inputs, span);
-  }
+  if (latest && latest.inputs === inputs && latest.generation === spanGeneration) return latest.span;
+  const span = inputSpan(inputs);
+  latest = { inputs, span, generation: spanGeneration };
   return span;
 }
 
