@@ -31,7 +31,7 @@ export interface TensorSource {
  * so fresh buffers per read cost more than the reads. Buffers are taken and returned explicitly, so
  * concurrent reads never share one. POOL_LIMIT bounds what stays allocated between reads.
  */
-const POOL_LIMIT = 8;
+const POOL_LIMIT = 4;
 const bytePool: Uint8Array[] = [];
 
 function takeBytes(length: number): Uint8Array {
