@@ -36,7 +36,7 @@ export async function writeKohyaAdapter(outFile: string, options: WriteKohyaOpti
     throw fromFsError(error, dirname(outFile), 'create folder');
   });
   const temp = tempPathFor(outFile);
-  const writer = await StreamingSafetensorsWriter.create(temp);
+  const writer = await StreamingSafetensorsWriter.create(temp, { reserveHeaderBytes: options.reserveHeaderBytes });
   let moduleCount = 0;
   const names = new Set<string>();
   try {

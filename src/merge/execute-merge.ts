@@ -7,22 +7,20 @@ import { basename, isAbsolute, join } from 'node:path';
 import { WorkbenchError, throwIfAborted } from '../errors.ts';
 import type { Adapter, ExtraTensor, Layout, LoraModule } from '../adapter/types.ts';
 import { loadAdapter as defaultLoadAdapter } from '../adapter/load-adapter.ts';
-import { escapePatternKey } from '../adapter/pattern-key.ts';
 import type { Mat } from '../tensor/matrix.ts';
 import { sha256Bytes, canonicalJson } from '../util/hash.ts';
-import { floatTensor, type TensorToWrite } from '../safetensors/writer.ts';
+import type { TensorToWrite } from '../safetensors/writer.ts';
 import { TOOL_NAME, TOOL_VERSION } from '../version.ts';
 import { gramSpace } from './kernels/gram-space.ts';
 import { spanOf } from './kernels/input-span.ts';
 import { sharedScratchF64 } from '../util/scratch.ts';
 import { measureInSpan, type SpanMeasures } from './kernels/measure-in-span.ts';
-import { encodeFactor } from './kernels/encode-factor.ts';
 import { releaseOutput } from './kernels/output-pool.ts';
 import type { ModuleInput } from './method-types.ts';
 import type { MergePlan } from './plan-merge.ts';
 import { globToRegExp } from './recipe.ts';
 import { deriveSeed } from './methods/shared.ts';
-import { checkOutputTarget, writeMergeOutput } from './write-merge-output.ts';
+import { checkOutputTarget, openMergeOutput } from './merge-output-sink.ts';
 import type { ExtraDecision, InputSummary, MergeEvent, MergeReport, ModuleReport } from './report-types.ts';
 
 export const MERGE_BACKEND = 'typescript-f64 (merge kernels, main thread)';
@@ -170,25 +168,6 @@ async function decideExtras(plan: MergePlan, adapters: readonly Adapter[]): Prom
   return { decisions, tensors, warnings };
 }
 
-function peftKeys(name: string, layout: Layout): { A: string; B: string } {
-  const prefix = `base_model.model.${name}`;
-  if (layout.kind === 'embedding') return { A: `${prefix}.lora_embedding_A`, B: `${prefix}.lora_embedding_B` };
-  return { A: `${prefix}.lora_A.weight`, B: `${prefix}.lora_B.weight` };
-}
-
-function kohyaPrefix(name: string): string {
-  const flat = name.replace(/\./g, '_');
-  return flat.startsWith('lora_') ? flat : `lora_${flat}`;
-}
-
-function factorShapes(layout: Layout, m: number, n: number, r: number): { A: number[]; B: number[] } {
-  if (layout.kind === 'conv') {
-    const k = layout.kernel.reduce((a, b) => a * b, 1);
-    return { A: [r, n / k, ...layout.kernel], B: [m, r, ...layout.kernel.map(() => 1)] };
-  }
-  return { A: [r, n], B: [m, r] };
-}
-
 /** True when every value is finite: x·0 is 0 for finite x and NaN for NaN or ±Inf (one tight pass). */
 function allFinite(d: Float64Array): boolean {
   let s = 0;
@@ -265,10 +244,45 @@ export async function* executeMerge(plan: MergePlan, options: ExecuteMergeOption
     const modules = selectModules(plan, adapters);
     yield emit({ type: 'start', totalModules: modules.length, inputs: names, method: plan.method.name });
 
-    const outTensors: TensorToWrite[] = [];
+    const extras = await decideExtras(plan, adapters);
+    warnings.push(...extras.warnings);
+    const inputSummaries: InputSummary[] = adapters.map((a, i) => ({
+      index: i,
+      name: names[i]!,
+      path: recipe.inputs[i]!.path,
+      format: a.format,
+      baseModel: a.baseModel ?? null,
+      weight: recipe.inputs[i]!.weight,
+      sha256: a.files.map((f) => ({ file: f.name, sha256: f.sha256 })),
+      moduleCount: a.modules.length,
+    }));
+    const metadata: Record<string, string> = {
+      format: 'pt',
+      awb_tool: `${TOOL_NAME} ${TOOL_VERSION}`,
+      awb_backend: MERGE_BACKEND,
+      awb_method: plan.method.name,
+      awb_seed: String(recipe.seed),
+      awb_plan_sha256: plan.sha256,
+      awb_recipe: canonicalJson(recipe),
+      awb_params: canonicalJson(plan.params),
+      awb_inputs: canonicalJson(inputSummaries.map((x) => ({ name: x.name, sha256: x.sha256 }))),
+    };
+    // Each module is written as soon as it is merged (memory stays bounded by one module); OUT/
+    // appears only on finish, and the finally below removes the hidden folder on any exit.
+    const sink = await openMergeOutput(options.outDir, {
+      format: recipe.output.format,
+      dtype: recipe.output.dtype,
+      overwrite,
+      signal,
+      metadata,
+      extras: extras.tensors,
+      plan: {
+        modules: modules.map((e) => ({ name: e.name, layout: e.holders[0]!.module.layout, outFeatures: e.holders[0]!.module.outFeatures, inFeatures: e.holders[0]!.module.inFeatures })),
+      },
+    });
+    try {
     const moduleReports: ModuleReport[] = [];
     const rankByModule = new Map<string, number>();
-    const layoutByModule = new Map<string, Layout>();
     const dtype = recipe.output.dtype;
     for (let index = 0; index < modules.length; index++) {
       throwIfAborted(signal, 'merge');
@@ -334,19 +348,7 @@ export async function* executeMerge(plan: MergePlan, options: ExecuteMergeOption
         warnings.push(`module ${entry.name}: the merged delta is zero; the module is left out of the output`);
       } else {
         rankByModule.set(entry.name, rank);
-        layoutByModule.set(entry.name, ref.layout);
-        const shapes = factorShapes(ref.layout, ref.outFeatures, ref.inFeatures, rank);
-        if (recipe.output.format === 'peft') {
-          const keys = peftKeys(entry.name, ref.layout);
-          outTensors.push(encodeFactor(keys.A, dtype, shapes.A, result.A.data), encodeFactor(keys.B, dtype, shapes.B, result.B.data));
-        } else {
-          const prefix = kohyaPrefix(entry.name);
-          outTensors.push(
-            encodeFactor(`${prefix}.lora_down.weight`, dtype, shapes.A, result.A.data),
-            encodeFactor(`${prefix}.lora_up.weight`, dtype, shapes.B, result.B.data),
-            floatTensor(`${prefix}.alpha`, dtype, [], [rank]),
-          );
-        }
+        await sink.addModule({ name: entry.name, layout: ref.layout, outFeatures: ref.outFeatures, inFeatures: ref.inFeatures, B: result.B, A: result.A });
       }
       // Encoded and measured: the output buffers go back to the pool for the next module.
       releaseOutput(result.B.data, result.A.data);
@@ -369,52 +371,8 @@ export async function* executeMerge(plan: MergePlan, options: ExecuteMergeOption
       throw new WorkbenchError('MERGE_EMPTY', 'every merged module came out zero; nothing to write', { details: { modules: modules.length } });
     }
     throwIfAborted(signal, 'merge');
-    const extras = await decideExtras(plan, adapters);
-    warnings.push(...extras.warnings);
-
-    const ranks = [...rankByModule.values()];
-    const r = Math.max(...ranks);
-    const rankPattern: Record<string, number> = {};
-    for (const [name, rank] of rankByModule) if (rank !== r) rankPattern[escapePatternKey(name)] = rank;
-    const inputSummaries: InputSummary[] = adapters.map((a, i) => ({
-      index: i,
-      name: names[i]!,
-      path: recipe.inputs[i]!.path,
-      format: a.format,
-      baseModel: a.baseModel ?? null,
-      weight: recipe.inputs[i]!.weight,
-      sha256: a.files.map((f) => ({ file: f.name, sha256: f.sha256 })),
-      moduleCount: a.modules.length,
-    }));
+    const { rank: r, rankPattern } = sink.summary();
     const errors = moduleReports.map((m) => m.relativeErrorVsExact);
-    const weightsName = recipe.output.format === 'peft' ? 'adapter_model.safetensors' : 'lora.safetensors';
-    const texts: Record<string, string> = {};
-    if (recipe.output.format === 'peft') {
-      const base = { ...(adapters[0]!.config ?? {}) } as Record<string, unknown>;
-      const fanInFanOut = [...layoutByModule.values()].some((l) => l.kind === 'linear_fan_in_fan_out');
-      const config: Record<string, unknown> = {
-        ...base,
-        peft_type: 'LORA',
-        r,
-        lora_alpha: r,
-        use_rslora: false,
-        use_dora: false,
-        rank_pattern: rankPattern,
-        alpha_pattern: { ...rankPattern },
-        target_modules: [...rankByModule.keys()],
-        fan_in_fan_out: fanInFanOut,
-        base_model_name_or_path: adapters.find((a) => a.baseModel)?.baseModel ?? base.base_model_name_or_path ?? null,
-        inference_mode: true,
-        layers_to_transform: null,
-        layers_pattern: null,
-        exclude_modules: null,
-      };
-      if (extras.tensors.length === 0 && Array.isArray(base.modules_to_save) && base.modules_to_save.length > 0) {
-        config.modules_to_save = null;
-      }
-      if (config.task_type === undefined) config.task_type = null;
-      texts['adapter_config.json'] = `${JSON.stringify(config, null, 2)}\n`;
-    }
     const report: MergeReport = {
       schema: 'awb.merge-report/1',
       tool: { name: TOOL_NAME, version: TOOL_VERSION },
@@ -431,7 +389,7 @@ export async function* executeMerge(plan: MergePlan, options: ExecuteMergeOption
         rank: r,
         rankPattern,
         moduleCount: rankByModule.size,
-        files: [weightsName, ...Object.keys(texts), REPORT_FILE_NAME].sort(),
+        files: sink.fileNames([REPORT_FILE_NAME]),
       },
       summary: {
         meanRelativeErrorVsExact: errors.reduce((s, v) => s + v, 0) / Math.max(1, errors.length),
@@ -441,22 +399,17 @@ export async function* executeMerge(plan: MergePlan, options: ExecuteMergeOption
       extras: extras.decisions,
       warnings,
     };
-    texts[REPORT_FILE_NAME] = `${JSON.stringify(report, null, 2)}\n`;
-    const metadata: Record<string, string> = {
-      format: 'pt',
-      awb_tool: `${TOOL_NAME} ${TOOL_VERSION}`,
-      awb_backend: MERGE_BACKEND,
-      awb_method: plan.method.name,
-      awb_seed: String(recipe.seed),
-      awb_plan_sha256: plan.sha256,
-      awb_recipe: canonicalJson(recipe),
-      awb_params: canonicalJson(plan.params),
-      awb_inputs: canonicalJson(inputSummaries.map((x) => ({ name: x.name, sha256: x.sha256 }))),
-    };
     yield emit({ type: 'write', path: options.outDir });
-    await writeMergeOutput(options.outDir, { weightsName, tensors: [...outTensors, ...extras.tensors], metadata, texts }, { signal, overwrite });
+    await sink.finish({
+      config: adapters[0]!.config,
+      baseModel: adapters.find((a) => a.baseModel)?.baseModel,
+      texts: { [REPORT_FILE_NAME]: `${JSON.stringify(report, null, 2)}\n` },
+    });
     yield emit({ type: 'done', outDir: options.outDir, report });
     return report;
+    } finally {
+      await sink.abort();
+    }
   } finally {
     if (!options.adapters) await Promise.all(adapters.map((a) => a.close().catch(() => undefined)));
   }
