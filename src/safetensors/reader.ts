@@ -61,11 +61,11 @@ const READ_CHUNK_BYTES = 1 << 30;
 /**
  * Tensors up to this size are served from a read-ahead window, so that a LoRA file of thousands
  * of small tensors read in order costs a few large reads instead of one read per tensor
- * (bench/io: ~40× slower than fs without it). Memory held: one window (≤ 4 MiB) per open file.
+ * (bench/io: ~40× slower than fs without it). Memory held: one window (≤ 1 MiB) per open file, from the byte pool.
  */
 const READ_AHEAD_MAX_TENSOR_BYTES = 256 * 1024;
 const READ_AHEAD_MIN_BYTES = 256 * 1024;
-const READ_AHEAD_MAX_BYTES = 4 * 1024 * 1024;
+const READ_AHEAD_MAX_BYTES = 1024 * 1024;
 
 export function elementCount(info: TensorInfo): number {
   return info.shape.reduce((a, b) => a * b, 1);

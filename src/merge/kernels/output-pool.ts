@@ -5,7 +5,7 @@
 // buffers this pool handed out are ever taken back (a WeakSet of their ArrayBuffers), so inputs
 // or arrays owned elsewhere are never recycled, and a caller that never releases (tests, other
 // users of a method) simply gets fresh memory each time.
-const FREE_LIMIT = 8;
+const FREE_LIMIT = 3;
 const ours = new WeakSet<ArrayBufferLike>();
 const free: Float64Array[] = [];
 

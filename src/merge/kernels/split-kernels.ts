@@ -119,8 +119,13 @@ function helperSource(): string {
   ].join('\n');
 }
 
+/** AWB_SPLIT_HELPER=0 keeps both halves on the calling thread (same results; for measurements and constrained hosts). */
+function helperDisabled(): boolean {
+  return process.env.AWB_SPLIT_HELPER === '0';
+}
+
 function getHelper(): Worker | undefined {
-  if (helperBroken) return undefined;
+  if (helperBroken || helperDisabled()) return undefined;
   if (!helper) {
     try {
       helper = new Worker(helperSource(), { eval: true });
