@@ -105,14 +105,71 @@ function svdTall(M: Mat): Svd {
 }
 
 /**
+ * Leading singular pairs of a small square-ish M (m ≥ n) with every singular value: S has all n
+ * values (descending), U (m×vectors) and Vt (vectors×n) only the leading `vectors` pairs, sign-
+ * normalised as svdSmall's. Cheaper than svdSmall when few pairs are wanted: the Jacobi sweeps
+ * carry no rotation matrix, and the left vectors are recovered as R·v/σ for the kept pairs only
+ * (accurate to about eps·σ₁/σ_j, so callers should keep only pairs with σ_j well above eps·σ₁).
+ */
+export function svdLeading(M: Mat, vectors: number): Svd {
+  assertFinite(M);
+  const { rows: m, cols: n } = M;
+  if (m < n) throw new WorkbenchError('LINALG_SHAPE_MISMATCH', `svdLeading needs rows ≥ cols, got ${m}×${n}`, { details: { rows: m, cols: n } });
+  const keep = Math.max(0, Math.min(vectors, n));
+  const qr = householderInPlace(m, n, toColumnMajor(M));
+  const R = extractR(qr);
+  const work = toColumnMajor(transpose(R));
+  jacobiColumns(n, n, work, null);
+  // work = Rᵀ·V_r = U_r·Σ: right vectors of R (rows of Vt of M) are its normalised columns;
+  // the left vectors of R are R·u/σ, mapped through Q for M.
+  const sigma = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    let ss = 0;
+    for (let i = 0; i < n; i++) ss += work[j * n + i]! * work[j * n + i]!;
+    sigma[j] = Math.sqrt(ss);
+  }
+  const order = Array.from({ length: n }, (_, j) => j).sort((a, b) => sigma[b]! - sigma[a]! || a - b);
+  const S = Float64Array.from(order, (j) => sigma[j]!);
+  const leftSmall = new Float64Array(m * keep);
+  const Vt = zeros(keep, n);
+  for (let dst = 0; dst < keep; dst++) {
+    const src = order[dst]!;
+    const s = S[dst]!;
+    if (!(s > 0)) break;
+    for (let i = 0; i < n; i++) Vt.data[dst * n + i] = work[src * n + i]! / s;
+    for (let i = 0; i < n; i++) {
+      let x = 0;
+      for (let l = i; l < n; l++) x += R.data[i * n + l]! * Vt.data[dst * n + l]!;
+      leftSmall[dst * m + i] = x / s;
+    }
+  }
+  applyQInPlace(qr, keep, leftSmall);
+  const U = zeros(m, keep);
+  for (let j = 0; j < keep; j++) for (let i = 0; i < m; i++) U.data[i * keep + j] = leftSmall[j * m + i]!;
+  const out: Svd = { U, S: S.slice(0, keep), Vt };
+  normaliseSigns(out);
+  return { ...out, S };
+}
+
+/**
  * One-sided Jacobi on a column-major rows×cols array: rotates column pairs until every pair is
  * orthogonal to |a_p·a_q| ≤ tol·‖a_p‖‖a_q‖ (tol = rows·eps), accumulating the rotations into v
  * (column-major cols×cols).
  */
-function jacobiColumns(rows: number, cols: number, a: Float64Array, v: Float64Array): void {
+function jacobiColumns(rows: number, cols: number, a: Float64Array, v: Float64Array | null): void {
   const tol = Math.max(rows, 1) * EPS;
+  // Without accumulated rotations (v = null) the column norms are carried from pair to pair
+  // (α' = α − tγ, β' = β + tγ) and recomputed once per sweep: one dot product per pair, not three.
+  const norms = v === null ? new Float64Array(cols) : null;
   for (let sweep = 0; sweep < JACOBI_MAX_SWEEPS; sweep++) {
     let rotated = false;
+    if (norms) {
+      for (let j = 0; j < cols; j++) {
+        let s = 0;
+        for (let i = 0; i < rows; i++) s += a[j * rows + i]! * a[j * rows + i]!;
+        norms[j] = s;
+      }
+    }
     for (let p = 0; p < cols - 1; p++) {
       const cp = p * rows;
       for (let q = p + 1; q < cols; q++) {
@@ -120,12 +177,18 @@ function jacobiColumns(rows: number, cols: number, a: Float64Array, v: Float64Ar
         let alpha = 0;
         let beta = 0;
         let gamma = 0;
-        for (let i = 0; i < rows; i++) {
-          const x = a[cp + i]!;
-          const y = a[cq + i]!;
-          alpha += x * x;
-          beta += y * y;
-          gamma += x * y;
+        if (norms) {
+          alpha = norms[p]!;
+          beta = norms[q]!;
+          for (let i = 0; i < rows; i++) gamma += a[cp + i]! * a[cq + i]!;
+        } else {
+          for (let i = 0; i < rows; i++) {
+            const x = a[cp + i]!;
+            const y = a[cq + i]!;
+            alpha += x * x;
+            beta += y * y;
+            gamma += x * y;
+          }
         }
         if (gamma === 0 || alpha === 0 || beta === 0) continue;
         if (Math.abs(gamma) <= tol * Math.sqrt(alpha) * Math.sqrt(beta)) continue;
@@ -139,6 +202,11 @@ function jacobiColumns(rows: number, cols: number, a: Float64Array, v: Float64Ar
           const y = a[cq + i]!;
           a[cp + i] = c * x - s * y;
           a[cq + i] = s * x + c * y;
+        }
+        if (!v) {
+          norms![p] = alpha - t * gamma;
+          norms![q] = beta + t * gamma;
+          continue;
         }
         const vp = p * cols;
         const vq = q * cols;

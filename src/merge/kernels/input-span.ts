@@ -55,6 +55,10 @@ export interface InputSpan {
   combine(P: Float64Array, Q: Float64Array, k: number): { B: Mat; A: Mat };
   /** R_B·E·R_Aᵀ (rowsB×rowsA) for a c×c coefficient matrix E: ‖B_cat·E·A_cat‖_F = ‖that‖_F. */
   project(E: Float64Array): Float64Array;
+  /** project(P·Q) for P c×k, Q k×c, as (R_B·P)·(R_A·Qᵀ)ᵀ: O(c²k) instead of O(c³). */
+  projectFactors(P: Float64Array, Q: Float64Array, k: number): Float64Array;
+  /** project(diag(d)) for d zero outside columns [from, to): O(c²·(to − from)). */
+  projectDiagonal(d: Float64Array, from: number, to: number): Float64Array;
 }
 
 /**
@@ -205,6 +209,49 @@ export function inputSpan(terms: readonly SpanTerm[]): InputSpan {
         for (let j = 0; j < ra; j++) {
           let s = 0;
           for (const l of liveCols) if (l >= j) s += T[i * c + l]! * RA.data[j * c + l]!;
+          Z[i * ra + j] = s;
+        }
+      }
+      return Z;
+    },
+    projectFactors(P, Q, k) {
+      const rb = RB.rows;
+      const ra = RA.rows;
+      // X = R_B·P (rb×k), Y = R_A·Qᵀ (ra×k), both using the triangular structure.
+      const X = new Float64Array(rb * k);
+      for (let i = 0; i < rb; i++) {
+        for (let l = i; l < c; l++) {
+          const x = RB.data[i * c + l]!;
+          if (x === 0) continue;
+          for (let q = 0; q < k; q++) X[i * k + q]! += x * P[l * k + q]!;
+        }
+      }
+      const Y = new Float64Array(ra * k);
+      for (let j = 0; j < ra; j++) {
+        for (let l = j; l < c; l++) {
+          const x = RA.data[j * c + l]!;
+          if (x === 0) continue;
+          for (let q = 0; q < k; q++) Y[j * k + q]! += x * Q[q * c + l]!;
+        }
+      }
+      const Z = new Float64Array(rb * ra);
+      for (let i = 0; i < rb; i++) {
+        for (let j = 0; j < ra; j++) {
+          let s = 0;
+          for (let q = 0; q < k; q++) s += X[i * k + q]! * Y[j * k + q]!;
+          Z[i * ra + j] = s;
+        }
+      }
+      return Z;
+    },
+    projectDiagonal(d, from, to) {
+      const rb = RB.rows;
+      const ra = RA.rows;
+      const Z = new Float64Array(rb * ra);
+      for (let i = 0; i < rb; i++) {
+        for (let j = 0; j < ra; j++) {
+          let s = 0;
+          for (let l = Math.max(i, j, from); l < to; l++) s += RB.data[i * c + l]! * d[l]! * RA.data[j * c + l]!;
           Z[i * ra + j] = s;
         }
       }

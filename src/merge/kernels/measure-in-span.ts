@@ -23,43 +23,46 @@ export interface SpanMeasures {
 export function measureInSpan(span: InputSpan, inputCoefs: readonly number[], coefficients: SpanCoefficients): SpanMeasures {
   const { c, offsets } = span;
   const { P, Q, k } = coefficients;
-  // M = P·Q (c×c): the merged output's coefficients.
-  const M = new Float64Array(c * c);
-  for (let a = 0; a < c; a++) {
-    for (let q = 0; q < k; q++) {
-      const p = P[a * k + q]!;
-      if (p === 0) continue;
-      for (let b = 0; b < c; b++) M[a * c + b]! += p * Q[q * c + b]!;
+  // M = P·Q (c×c): the merged output's coefficients (for the exact-difference fallbacks).
+  let M: Float64Array | undefined;
+  const merged = (): Float64Array => {
+    if (M) return M;
+    M = new Float64Array(c * c);
+    for (let a = 0; a < c; a++) {
+      for (let q = 0; q < k; q++) {
+        const p = P[a * k + q]!;
+        if (p === 0) continue;
+        for (let b = 0; b < c; b++) M[a * c + b]! += p * Q[q * c + b]!;
+      }
     }
-  }
-  const diagonal = (select: (t: number) => boolean): Float64Array => {
-    const D = new Float64Array(c * c);
-    inputCoefs.forEach((w, t) => {
-      if (!select(t)) return;
-      for (let a = offsets[t]!; a < offsets[t + 1]!; a++) D[a * c + a] = w;
-    });
-    return D;
+    return M;
   };
-  const minus = (X: Float64Array, Y: Float64Array): Float64Array => X.map((v, i) => v - Y[i]!);
-  const inner = (X: Float64Array, Y: Float64Array): number => {
+  const d = new Float64Array(c);
+  inputCoefs.forEach((w, t) => d.fill(w, offsets[t]!, offsets[t + 1]!));
+  /** merged − Σ_{t in select} d_t X_t, formed in coefficient space (no cancellation of squares). */
+  const exactDifference = (from: number, to: number): number => {
+    const E = Float64Array.from(merged());
+    for (let a = from; a < to; a++) E[a * c + a]! -= d[a]!;
+    return frobeniusOf(span.project(E));
+  };
+  const zM = span.projectFactors(P, Q, k);
+  const mergedNorm = frobeniusOf(zM);
+  const differenceNorm = (z: Float64Array, own: number, from: number, to: number): number => {
     let s = 0;
-    for (let i = 0; i < X.length; i++) s += X[i]! * Y[i]!;
-    return s;
+    for (let i = 0; i < z.length; i++) s += (zM[i]! - z[i]!) ** 2;
+    const e = Math.sqrt(s);
+    return e < CANCELLATION_FRACTION * Math.max(own, mergedNorm) ? exactDifference(from, to) : e;
   };
-  const D = diagonal(() => true);
-  const zM = span.project(M);
+  const zD = span.projectDiagonal(d, 0, c);
+  const exactNorm = frobeniusOf(zD);
   const perInput = inputCoefs.map((_, t) => {
-    const Dt = diagonal((u) => u === t);
-    const zt = span.project(Dt);
+    const from = offsets[t]!;
+    const to = offsets[t + 1]!;
+    const zt = span.projectDiagonal(d, from, to);
     const own = frobeniusOf(zt);
-    let error = frobeniusOf(minus(zM, zt));
-    if (error < CANCELLATION_FRACTION * Math.max(own, frobeniusOf(zM))) error = frobeniusOf(span.project(minus(M, Dt)));
-    return { own, error, cross: inner(zM, zt) };
+    let cross = 0;
+    for (let i = 0; i < zt.length; i++) cross += zM[i]! * zt[i]!;
+    return { own, error: differenceNorm(zt, own, from, to), cross };
   });
-  return {
-    exactNorm: frobeniusOf(span.project(D)),
-    error: frobeniusOf(span.project(minus(M, D))),
-    mergedNorm: frobeniusOf(zM),
-    perInput,
-  };
+  return { exactNorm, error: differenceNorm(zD, exactNorm, 0, c), mergedNorm, perInput };
 }

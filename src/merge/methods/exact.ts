@@ -11,7 +11,7 @@ import type { ModuleInput } from '../method-types.ts';
 import { outputF64, releaseOutput } from '../kernels/output-pool.ts';
 import { spanOf } from '../kernels/input-span.ts';
 import { rankTolerance } from '../../linalg/low-rank-svd.ts';
-import { svdSmall } from '../../linalg/svd-small.ts';
+import { svdLeading } from '../../linalg/svd-small.ts';
 import type { SpanCoefficients } from '../method-types.ts';
 
 /**
@@ -105,7 +105,8 @@ function svdInSpan(ctx: ModuleContext, coef: (i: ModuleInput) => number, rule: {
       K.data[i * c + j] = s;
     }
   }
-  const core = svdSmall(K);
+  // Every singular value (energy bookkeeping), vectors only for the pairs the rank cap can keep.
+  const core = svdLeading(K, rule.rank ?? c);
   const tol = rankTolerance(m, n, Math.max(core.S[0] ?? 0, termScale));
   let rho = 0;
   while (rho < core.S.length && core.S[rho]! > tol && core.S[rho]! > 0) rho++;
@@ -115,10 +116,11 @@ function svdInSpan(ctx: ModuleContext, coef: (i: ModuleInput) => number, rule: {
   // P = R_B⁻¹·X_k·√Σ_k and Qᵀ = R_A⁻¹·Y_k·√Σ_k.
   const P = new Float64Array(c * k);
   const Qt = new Float64Array(c * k);
+  const kc = core.U.cols;
   for (let a = 0; a < c; a++) {
     for (let q = 0; q < k; q++) {
       const r = Math.sqrt(allS[q]!);
-      P[a * k + q] = core.U.data[a * c + q]! * r;
+      P[a * k + q] = core.U.data[a * kc + q]! * r;
       Qt[a * k + q] = core.Vt.data[q * c + a]! * r;
     }
   }
