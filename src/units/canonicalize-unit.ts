@@ -2,6 +2,9 @@
 // of b and a, then make the largest-|·| entry of a positive (lowest index on ties).
 // (b, a), (−b, −a) and (c·b, a/c) all map to the same pair.
 
+/** Relative margin by which a later entry of a must exceed the dominant one to displace it (so c·a and a agree). */
+export const DOMINANT_MARGIN = 1e-12;
+
 /** Canonicalises b and a in place. Returns false (and leaves them) when the unit is zero. */
 export function canonicalizeUnit(b: Float64Array, a: Float64Array): boolean {
   let nb = 0;
@@ -17,7 +20,7 @@ export function canonicalizeUnit(b: Float64Array, a: Float64Array): boolean {
   for (let i = 0; i < a.length; i++) {
     const x = Math.abs(a[i]!);
     // Compare after rounding away the last bits so that c·a and a pick the same index.
-    if (x > dominantAbs * (1 + 1e-12)) {
+    if (x > dominantAbs * (1 + DOMINANT_MARGIN)) {
       dominantAbs = x;
       dominant = i;
     }
