@@ -188,6 +188,10 @@ function alignedView<T>(bytes: Uint8Array, width: number, make: (buffer: ArrayBu
  * Decodes little-endian stored bytes to floats. `bytes` may start at any offset (an unaligned
  * tensor is copied into an aligned buffer first). 64-bit integers above 2^53 lose precision.
  */
+const WIDEN_BLOCK = 1 << 14;
+const widenBlock = new Uint32Array(WIDEN_BLOCK);
+const widenBlockF32 = new Float32Array(widenBlock.buffer);
+
 export function decodeToFloat<T extends Float32Array | Float64Array>(dtype: DType, bytes: Uint8Array, out: T): T {
   const n = out.length;
   switch (dtype) {
@@ -210,8 +214,9 @@ export function decodeToFloat<T extends Float32Array | Float64Array>(dtype: DTyp
         for (let i = 0; i < n; i++) bits[i] = src[i]! << 16;
       } else {
         // Widen through a small float32 block: a typed-array set() beats a per-element scratch.
-        const block = new Uint32Array(Math.min(n, 1 << 16));
-        const blockF32 = new Float32Array(block.buffer);
+        // The block is reused between calls (fresh memory costs page faults on every call).
+        const block = widenBlock;
+        const blockF32 = widenBlockF32;
         for (let start = 0; start < n; start += block.length) {
           const count = Math.min(block.length, n - start);
           for (let i = 0; i < count; i++) block[i] = src[start + i]! << 16;
