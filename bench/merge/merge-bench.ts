@@ -172,7 +172,7 @@ async function main(): Promise<void> {
   }
   const layers = Number(values.layers);
   const tiesLayers = Number(values['ties-layers']);
-  const dtypes = values.dtypes!.split(',') as FloatDType[];
+  const dtypes = values.dtypes!.split(',').filter(Boolean) as FloatDType[];
   // --dir keeps the generated inputs (reused when present) for repeated runs and profiling.
   const keep = values.dir !== undefined;
   const dir = keep ? values.dir! : await mkdtemp(join(tmpdir(), 'awb-merge-bench-'));
@@ -201,7 +201,7 @@ async function main(): Promise<void> {
       log('| job | layers | time (s) | × read+write | CPU (s) | CPU × read+write | peak RSS (MB) | mean rel. error vs exact sum |');
       log('|---|---:|---:|---:|---:|---:|---:|---:|');
       log(`| read+write baseline (all ${maxLayers} layers' bytes) | ${maxLayers} | ${copy.seconds.toFixed(2)} | 1.00 | ${copy.cpuSeconds.toFixed(2)} | 1.00 | ${copy.maxRssMB.toFixed(0)} | – |`);
-      for (const job of values.jobs!.split(',')) {
+      for (const job of values.jobs!.split(',').filter(Boolean)) {
         const l = job === 'ties16' ? tiesLayers : layers;
         const r = runChild(job, dir, dtype, l);
         // Baseline scaled to the bytes the job reads (ties: its modules only).
@@ -216,7 +216,7 @@ async function main(): Promise<void> {
     log('');
     log('| shape | ours: svd merge kernel, one module (s) | numpy densify + SVD (s) | speed-up |');
     log('|---|---:|---:|---:|');
-    for (const shape of values['dense-shapes']!.split(',')) {
+    for (const shape of values['dense-shapes']!.split(',').filter(Boolean)) {
       const [m, n] = shape.split('x').map(Number) as [number, number];
       const ours = await factoredSvdSeconds(m, n);
       const py = spawnSync('python3', ['bench/baselines/merge_dense_svd.py', '--shapes', shape, '--inputs', String(INPUTS), '--rank', String(RANK), '--k', '16'], { encoding: 'utf8' });
