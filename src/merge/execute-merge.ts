@@ -14,6 +14,7 @@ import { TOOL_NAME, TOOL_VERSION } from '../version.ts';
 import { gramSpace } from './kernels/gram-space.ts';
 import { spanOf } from './kernels/input-span.ts';
 import { sharedScratchF64 } from '../util/scratch.ts';
+import { splitKernelsDescription } from './kernels/split-kernels.ts';
 import { measureInSpan, type SpanMeasures } from './kernels/measure-in-span.ts';
 import { releaseOutput } from './kernels/output-pool.ts';
 import type { ModuleInput } from './method-types.ts';
@@ -23,7 +24,13 @@ import { deriveSeed } from './methods/shared.ts';
 import { checkOutputTarget, openMergeOutput } from './merge-output-sink.ts';
 import type { ExtraDecision, InputSummary, MergeEvent, MergeReport, ModuleReport } from './report-types.ts';
 
-export const MERGE_BACKEND = 'typescript-f64 (merge kernels, main thread)';
+/** The compute the merge kernels use: f64 TypeScript; the span kernels' threads are added per run (mergeBackend). */
+export const MERGE_BACKEND = 'typescript-f64 merge kernels';
+
+/** The backend line of a merge's metadata and report: kernels, and the threads of the span kernels. */
+export function mergeBackend(): string {
+  return `${MERGE_BACKEND} (Gram and output products: ${splitKernelsDescription()})`;
+}
 export const REPORT_FILE_NAME = 'merge-report.json';
 
 export interface ExecuteMergeOptions {
@@ -259,7 +266,7 @@ export async function* executeMerge(plan: MergePlan, options: ExecuteMergeOption
     const metadata: Record<string, string> = {
       format: 'pt',
       awb_tool: `${TOOL_NAME} ${TOOL_VERSION}`,
-      awb_backend: MERGE_BACKEND,
+      awb_backend: mergeBackend(),
       awb_method: plan.method.name,
       awb_seed: String(recipe.seed),
       awb_plan_sha256: plan.sha256,
@@ -376,7 +383,7 @@ export async function* executeMerge(plan: MergePlan, options: ExecuteMergeOption
     const report: MergeReport = {
       schema: 'awb.merge-report/1',
       tool: { name: TOOL_NAME, version: TOOL_VERSION },
-      backend: MERGE_BACKEND,
+      backend: mergeBackend(),
       method: plan.method.name,
       params: plan.params,
       seed: recipe.seed,

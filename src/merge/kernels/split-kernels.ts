@@ -213,6 +213,11 @@ export function splitCombine(out: Float64Array, W: Float64Array, k: number, rows
   );
 }
 
+/** What the span kernels run on, for the merge's "backend" line (the helper may still fail over to one thread). */
+export function splitKernelsDescription(): string {
+  return helperDisabled() || helperBroken ? 'calling thread only' : 'calling thread + 1 helper thread';
+}
+
 /** Stops the helper thread (tests; the helper is unref'd and never keeps a process alive). */
 export async function stopSplitHelper(): Promise<void> {
   const worker = helper;

@@ -114,6 +114,7 @@ describe('executeMerge', () => {
     expect(meta.awb_plan_sha256).toBe(plan.sha256);
     expect(JSON.parse(meta.awb_inputs!)).toHaveLength(3);
     expect(meta.awb_backend).toBe(report.backend);
+    expect(report.backend).toMatch(/^typescript-f64 merge kernels \(Gram and output products: calling thread( \+ 1 helper thread| only)\)$/);
     expect(events[0]).toMatchObject({ type: 'start', totalModules: 3 });
     expect(events.filter((e) => e.type === 'module' && e.phase === 'done')).toHaveLength(3);
     expect(events.at(-1)).toMatchObject({ type: 'done' });
