@@ -75,6 +75,9 @@ async function makeInputs(dir: string, layers: number, dtype: FloatDType): Promi
   return paths;
 }
 
+/** The node flags bin/awb.js gives `awb merge` (HEAVY_COMMAND_FLAGS there). */
+const CLI_MERGE_FLAGS = ['--max-semi-space-size=1'];
+
 interface ChildResult {
   readonly seconds: number;
   /** User + system CPU seconds of the job (steadier than wall time on a loaded machine). */
@@ -128,7 +131,8 @@ async function child(job: string, dir: string, dtype: FloatDType, layers: number
 }
 
 function runChild(job: string, dir: string, dtype: FloatDType, layers: number): ChildResult {
-  const r = spawnSync(process.execPath, ['bin/run-ts.js', 'bench/merge/merge-bench.ts', '--child', job, '--dir', dir, '--dtypes', dtype, '--layersUsed', String(layers), '--ties-include', values['ties-include']!], {
+  // Children run with the V8 flags `awb merge` runs with (HEAVY_COMMAND_FLAGS in bin/awb.js).
+  const r = spawnSync(process.execPath, [...CLI_MERGE_FLAGS, 'bin/run-ts.js', 'bench/merge/merge-bench.ts', '--child', job, '--dir', dir, '--dtypes', dtype, '--layersUsed', String(layers), '--ties-include', values['ties-include']!], {
     encoding: 'utf8',
     maxBuffer: 1 << 24,
   });
@@ -186,7 +190,7 @@ async function main(): Promise<void> {
     log('');
     log(`Tool ${TOOL_VERSION}, Node ${process.version}, backend: typescript-f64 merge kernels (src/linalg), main thread.`);
     log(`Workload: ${INPUTS} synthetic seeded PEFT adapters, rank ${RANK}, Llama-2-7B layout (q,k,v,o 4096×4096; gate,up 11008×4096; down 4096×11008), ${layers} of 32 layers (ties: ${tiesLayers} layer(s), modules ${values['ties-include']}).`);
-    log('Each job runs in its own process (peak RSS = that process’s maxRSS). Ratio = job time / plain read+write of the same input bytes (raw copy, atomic write), measured in the same run.');
+    log('Each job runs in its own process, with the node flags of `awb merge` (peak RSS = that process’s maxRSS). Ratio = job time / plain read+write of the same input bytes (raw copy, atomic write), measured in the same run.');
     log('');
     for (const dtype of dtypes) {
       const maxLayers = Math.max(layers, tiesLayers);

@@ -30,8 +30,11 @@ async function loadCommand(name: CommandName): Promise<CliCommand | undefined> {
 
 function defaultIo(): CliIo {
   const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort());
-  process.once('SIGTERM', () => controller.abort());
+  // Every SIGINT/SIGTERM aborts (idempotent): a Ctrl-C can arrive twice, from the terminal and
+  // forwarded by bin/awb.js's relaunching parent, and must never fall through to the default
+  // handler, which would exit before the temporary output is removed.
+  process.on('SIGINT', () => controller.abort());
+  process.on('SIGTERM', () => controller.abort());
   return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), signal: controller.signal };
 }
 
