@@ -2,11 +2,15 @@
 // down 4096×11008), synthetic base with a decaying spectrum, rank-16 adapter: our route
 // (top-k of W0 + s·B·A as an operator, certified partial basis, quadrature bound, full SVD
 // only when needed) against the paper's full-SVD route in numpy, in the same run, on the
-// same matrices. Counts must be identical.
+// same matrices: module by module (ours, then numpy on that module), so that each row is a
+// same-run pair and --write-results rewrites the results after every module. Counts must be
+// identical.
 //
 // usage: node bin/run-ts.js bench/spectral/intruder-llama-layer.ts [--divide 4] [--modules q_proj,gate_proj]
 //          [--dir DIR (reuse generated matrices)] [--k 10] [--eps 0.5] [--backend auto|ts|wasm|…] [--write-results]
-// --divide N shrinks every dimension by N so that the run fits a small machine.
+//          [--baseline JSON (iteration only)] [--skip-warm] [--ours-only]
+// --divide N shrinks every dimension by N so that the run fits a small machine; the full layer
+// (--divide 1) takes ~15 min here, mostly numpy (run it under `nice`).
 // --backend: where W0 is kept for the iterative products (default: the automatic choice, as `awb analyze`).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
@@ -28,6 +32,9 @@ const { values } = parseArgs({
     k: { type: 'string', default: '10' },
     eps: { type: 'string', default: '0.5' },
     backend: { type: 'string', default: 'auto' },
+    baseline: { type: 'string' },
+    'skip-warm': { type: 'boolean', default: false },
+    'ours-only': { type: 'boolean', default: false },
     'write-results': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -40,6 +47,10 @@ if (values.help) {
   --k K             top-k tuned vectors (default 10)
   --eps LIST        thresholds decided exactly (default 0.5)
   --backend NAME    compute backend holding W0: auto (default), ts, wasm, cpu, webgpu, tensorflow
+  --baseline FILE   reuse the JSON of an earlier baseline run (iteration only: published numbers
+                    must come from one run where both sides ran; --write-results refuses this)
+  --skip-warm       skip the second-adapter (cached base) run
+  --ours-only       stop after our side (profiling)
   --write-results   write bench/results/spectral.md`);
   process.exit(0);
 }
@@ -79,15 +90,51 @@ const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as
   modules: { name: string; short: string; m: number; n: number; scale: number }[];
 };
 const wanted = new Set(values.modules!.split(','));
-const modules = manifest.modules.filter((m) => wanted.has(m.short));
+// In the order given (results are written after each module, so the first ones matter most).
+const modules = [...wanted].map((short) => manifest.modules.find((m) => m.short === short)).filter((m) => m !== undefined);
 
+interface BaselineModule {
+  name: string;
+  counts: Record<string, number>;
+  maxCos: number[];
+  baseSvdSeconds: number;
+  tunedSvdSeconds: number;
+}
 interface Row {
   name: string;
   shape: string;
   ours: ModuleIntruderResult;
   oursSeconds: number;
   warmSeconds: number;
+  ref: BaselineModule;
 }
+if (values.baseline && values['write-results']) throw new Error('--write-results needs the baseline measured in the same run (drop --baseline)');
+let numpyVersion = '?';
+const reused = values.baseline ? (JSON.parse(readFileSync(values.baseline, 'utf8')) as { numpy: string; modules: BaselineModule[] }) : undefined;
+if (reused) {
+  console.log(`reusing the baseline of an earlier run: ${values.baseline}`);
+  numpyVersion = reused.numpy;
+}
+let baselineWall = 0;
+/** The numpy full-SVD route on one module, run right after ours on the same matrices (same run). */
+function baselineFor(short: string, name: string): BaselineModule {
+  if (reused) {
+    const hit = reused.modules.find((m) => m.name === name);
+    if (!hit) throw new Error(`baseline has no module ${name}`);
+    return hit;
+  }
+  const tb = performance.now();
+  const base = spawnSync('python3', ['bench/baselines/intruder_full_svd.py', dir!, '--k', String(k), '--eps', epsilons.join(','), '--modules', short], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  if (base.status !== 0) throw new Error(`baseline failed: ${base.stderr}`);
+  baselineWall += (performance.now() - tb) / 1000;
+  const parsed = JSON.parse(base.stdout) as { numpy: string; modules: BaselineModule[] };
+  numpyVersion = parsed.numpy;
+  return parsed.modules[0]!;
+}
+
 const rows: Row[] = [];
 for (const mod of modules) {
   const W0 = readNpy(join(dir, `${mod.short}.W0.npy`));
@@ -99,79 +146,75 @@ for (const mod of modules) {
   const ours = await scanModuleIntruders(W0, B, A, mod.scale, options);
   const t1 = performance.now();
   // Second adapter on the same base: the cached base spectrum answers the base side.
-  await scanModuleIntruders(W0, B, A, mod.scale, { ...options, seed: 43 });
+  if (!values['skip-warm']) await scanModuleIntruders(W0, B, A, mod.scale, { ...options, seed: 43 });
   const t2 = performance.now();
-  rows.push({ name: mod.name, shape: `${mod.m}×${mod.n}`, ours, oursSeconds: (t1 - t0) / 1000, warmSeconds: (t2 - t1) / 1000 });
   const routes = ours.vectors.map((v) => v.route[0]).join('');
   console.log(
     `${mod.short.padEnd(10)} ${`${mod.m}×${mod.n}`.padEnd(11)} ours ${((t1 - t0) / 1000).toFixed(2)} s (warm ${((t2 - t1) / 1000).toFixed(2)} s), counts ${ours.counts.map((c) => c.intruders).join('/')}, routes ${routes}, basis ${ours.base.basisSize}${ours.base.fullSvd ? ' (full)' : ''}, tuned iterations ${ours.tunedIterations}, Lanczos steps ${ours.quadratureSteps}`,
   );
+  if (values['ours-only']) continue;
+  const ref = baselineFor(mod.short, mod.name);
+  console.log(`${mod.short.padEnd(10)} numpy ${(ref.baseSvdSeconds + ref.tunedSvdSeconds).toFixed(2)} s (base SVD ${ref.baseSvdSeconds.toFixed(2)} s, tuned SVD ${ref.tunedSvdSeconds.toFixed(2)} s), counts ${epsilons.map((e) => ref.counts[String(e)]).join('/')}`);
+  rows.push({ name: mod.name, shape: `${mod.m}×${mod.n}`, ours, oursSeconds: (t1 - t0) / 1000, warmSeconds: (t2 - t1) / 1000, ref });
+  report(rows.length === modules.length);
 }
 
-console.log('running the numpy full-SVD baseline on the same matrices…');
-const tb = performance.now();
-const base = spawnSync('python3', ['bench/baselines/intruder_full_svd.py', dir, '--k', String(k), '--eps', epsilons.join(',')], { encoding: 'utf8', maxBuffer: 64 << 20 });
-if (base.status !== 0) throw new Error(`baseline failed: ${base.stderr}`);
-const baselineWall = (performance.now() - tb) / 1000;
-const baseline = JSON.parse(base.stdout) as {
-  numpy: string;
-  modules: { name: string; counts: Record<string, number>; maxCos: number[]; baseSvdSeconds: number; tunedSvdSeconds: number }[];
-};
-
-let identical = true;
-let oursTotal = 0;
-let warmTotal = 0;
-let numpyTotal = 0;
-let numpyTunedOnly = 0;
-let decidedWithoutFull = 0;
-let vectors = 0;
-const table: string[] = [];
-for (const row of rows) {
-  const ref = baseline.modules.find((m) => m.name === row.name)!;
-  const ourCounts = row.ours.counts.map((c) => c.intruders);
-  const refCounts = epsilons.map((e) => ref.counts[String(e)]!);
-  const same = ourCounts.every((c, i) => c === refCounts[i]);
-  identical &&= same;
-  const numpySeconds = ref.baseSvdSeconds + ref.tunedSvdSeconds;
-  oursTotal += row.oursSeconds;
-  warmTotal += row.warmSeconds;
-  numpyTotal += numpySeconds;
-  numpyTunedOnly += ref.tunedSvdSeconds;
-  const noFull = row.ours.vectors.filter((v) => v.route !== 'full-svd').length;
-  decidedWithoutFull += noFull;
-  vectors += row.ours.vectors.length;
-  table.push(
-    `| ${row.name} | ${row.shape} | ${refCounts.join('/')} | ${ourCounts.join('/')} ${same ? '✓' : '✗'} | ${numpySeconds.toFixed(2)} | ${row.oursSeconds.toFixed(2)} | ${(numpySeconds / row.oursSeconds).toFixed(2)}× | ${row.warmSeconds.toFixed(2)} | ${noFull}/${row.ours.vectors.length} |`,
-  );
-}
-const summary = [
-  `counts identical to numpy: ${identical ? 'yes' : 'NO'}`,
-  `numpy full-SVD route: ${numpyTotal.toFixed(2)} s (of which tuned SVDs ${numpyTunedOnly.toFixed(2)} s; process wall ${baselineWall.toFixed(1)} s)`,
-  `ours, first adapter (base work included): ${oursTotal.toFixed(2)} s → ratio ${(numpyTotal / oursTotal).toFixed(2)}×`,
-  `ours, second adapter (base spectrum cached): ${warmTotal.toFixed(2)} s → ratio ${(numpyTotal / warmTotal).toFixed(2)}× vs the full route, ${(numpyTunedOnly / warmTotal).toFixed(2)}× vs numpy's tuned SVDs alone`,
-  `tuned vectors decided without a full SVD of W0: ${decidedWithoutFull}/${vectors} (${((100 * decidedWithoutFull) / Math.max(1, vectors)).toFixed(0)}%)`,
-];
-for (const line of summary) console.log(line);
-
-if (values['write-results']) {
+function report(final: boolean): void {
+  let identical = true;
+  let oursTotal = 0;
+  let warmTotal = 0;
+  let numpyTotal = 0;
+  let numpyTunedOnly = 0;
+  let decidedWithoutFull = 0;
+  let vectors = 0;
+  const table: string[] = [];
+  for (const row of rows) {
+    const ref = row.ref;
+    const ourCounts = row.ours.counts.map((c) => c.intruders);
+    const refCounts = epsilons.map((e) => ref.counts[String(e)]!);
+    const same = ourCounts.every((c, i) => c === refCounts[i]);
+    identical &&= same;
+    const numpySeconds = ref.baseSvdSeconds + ref.tunedSvdSeconds;
+    oursTotal += row.oursSeconds;
+    warmTotal += row.warmSeconds;
+    numpyTotal += numpySeconds;
+    numpyTunedOnly += ref.tunedSvdSeconds;
+    const noFull = row.ours.vectors.filter((v) => v.route !== 'full-svd').length;
+    decidedWithoutFull += noFull;
+    vectors += row.ours.vectors.length;
+    table.push(
+      `| ${row.name} | ${row.shape} | ${refCounts.join('/')} | ${ourCounts.join('/')} ${same ? '✓' : '✗'} | ${numpySeconds.toFixed(2)} | ${row.oursSeconds.toFixed(2)} | ${(numpySeconds / row.oursSeconds).toFixed(2)}× | ${row.warmSeconds.toFixed(2)} | ${(numpySeconds / row.warmSeconds).toFixed(2)}× | ${noFull}/${row.ours.vectors.length} |`,
+    );
+  }
+  const summary = [
+    `counts identical to numpy: ${identical ? 'yes' : 'NO'}`,
+    `numpy full-SVD route: ${numpyTotal.toFixed(2)} s (of which tuned SVDs ${numpyTunedOnly.toFixed(2)} s; process wall ${baselineWall.toFixed(1)} s)`,
+    `ours, first adapter (base work included): ${oursTotal.toFixed(2)} s → ratio ${(numpyTotal / oursTotal).toFixed(2)}×`,
+    `ours, second adapter (base spectrum cached): ${warmTotal.toFixed(2)} s → ratio ${(numpyTotal / warmTotal).toFixed(2)}× vs the full route, ${(numpyTunedOnly / warmTotal).toFixed(2)}× vs numpy's tuned SVDs alone`,
+    `tuned vectors decided without a full SVD of W0: ${decidedWithoutFull}/${vectors} (${((100 * decidedWithoutFull) / Math.max(1, vectors)).toFixed(0)}%)`,
+  ];
+  if (final) for (const line of summary) console.log(line);
+  if (!values['write-results']) return;
+  const done = rows.map((r) => r.name.split('.').at(-1)).join(',');
   const md = [
     '# Spectral diagnostics benchmark (intruder dimensions)',
     '',
-    `Run: \`node bin/run-ts.js bench/spectral/intruder-llama-layer.ts --divide ${manifest.divide} --modules ${[...wanted].join(',')} --write-results\``,
-    `Machine: ${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}), shared with other jobs; Node ${process.version}; numpy ${baseline.numpy}; ${TOOL_VERSION}.`,
+    `Run: \`nice -n 10 node bin/run-ts.js bench/spectral/intruder-llama-layer.ts --divide ${manifest.divide} --dir DIR --modules ${[...wanted].join(',')} --write-results\`` +
+      (final ? '' : ` — **partial: ${rows.length} of ${modules.length} modules done (${done})**`),
+    `Machine: ${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}), shared with other jobs; Node ${process.version}; numpy ${numpyVersion}; ${TOOL_VERSION}.`,
     `Layer: Llama-2-7B shapes divided by ${manifest.divide}; base W0 = U·diag(σ)·Vᵀ with σ_i = 0.3 + 2.3·(1 − i/p) + 8·0.7^i; adapter rank ${manifest.rank}, scale 4; k = ${k}, ε = ${epsilons.join(', ')}, seed 42.`,
-    'Baseline: bench/baselines/intruder_full_svd.py — numpy (LAPACK) thin SVD of W0 and of W0 + s·B·A, max |cos| over all base vectors (the paper\'s code path), measured in the same run on the same float32 matrices (both sides compute in float64).',
-    'Ours: src/diagnostics/intruder-scan.ts — top-k of W0 + s·B·A by Lanczos on the operator (no dense W_ft), base side decided by the certified partial basis, then the Gauss-quadrature bound, full SVD only for what stays undecided.',
-    `Compute backend for the products with W0: ${diagnosticsBackendLine(backend)}. One thread.`,
+    "Baseline: bench/baselines/intruder_full_svd.py — numpy (LAPACK) thin SVD of W0 and of W0 + s·B·A, max |cos| over all base vectors (the paper's code path), run right after ours on each module, on the same float32 matrices (both sides compute in float64).",
+    'Ours: src/diagnostics/intruder-scan.ts — top-k of W0 + s·B·A by block Krylov on the operator (no dense W_ft), base side decided by the certified partial basis, then the Christoffel/Gauss-quadrature bound (tall modules: on the projection onto range(W0)), full SVD only for what stays undecided.',
+    `Compute backend for the iterative products with W0: ${diagnosticsBackendLine(backend)}. One thread.`,
     '',
-    '| module | shape | numpy counts | our counts | numpy s | ours s | ratio | ours, cached base s | decided w/o full SVD |',
-    '|---|---|---|---|---:|---:|---:|---:|---:|',
+    '| module | shape | numpy counts | our counts | numpy s | ours s | ratio | ours, cached base s | ratio cached | decided w/o full SVD |',
+    '|---|---|---|---|---:|---:|---:|---:|---:|---:|',
     ...table,
     '',
     ...summary.map((s) => `- ${s}`),
     '',
   ].join('\n');
   writeFileSync('bench/results/spectral.md', md);
-  console.log('wrote bench/results/spectral.md');
+  console.log(`wrote bench/results/spectral.md (${rows.length}/${modules.length} modules)`);
 }
 if (!existsSync(dir)) throw new Error('unreachable');

@@ -13,6 +13,7 @@ import { normaliseSignInPlace, symmetricEigen } from './dense-kernels.ts';
 import type { LinearOperator } from '../linalg/operator.ts';
 import { matOperator } from '../linalg/mat-operator.ts';
 import { topSingular } from './top-singular.ts';
+import { blockTopSingular } from './block-top-singular.ts';
 import type { RangeProjector } from './range-projection.ts';
 
 /**
@@ -83,14 +84,29 @@ export function fullBasis(W0: Mat): BaseBasis {
   return { rows: m, cols: n, vectors, sigma: sigma.subarray(0, vectors.length), complete: vectors.length === n, angleBound: 0 };
 }
 
-export async function partialBasis(W0: Mat, K: number, seed: number, signal?: AbortSignal, products?: BaseProducts): Promise<BaseBasis> {
+/** Largest angle bound (sin) a partial-basis vector may carry; looser trailing vectors are dropped. */
+export const PARTIAL_BASIS_MAX_ANGLE = 1e-3;
+
+export async function partialBasis(
+  W0: Mat,
+  K: number,
+  seed: number,
+  signal?: AbortSignal,
+  products?: BaseProducts,
+  start?: readonly Float64Array[],
+): Promise<BaseBasis> {
   const exact = products?.exact ?? matOperator(W0);
   const fast = products?.fast ?? exact;
   const epsilon = products?.epsilon ?? 2 ** -53;
-  const top = await topSingular(fast, K, { seed, signal, angleTolerance: 1e-9, epsilon, ...(fast === exact ? {} : { certify: exact }) });
+  const solver = fast === exact ? topSingular : blockTopSingular;
+  const top = await solver(fast, K, { seed, signal, angleTolerance: 1e-9, epsilon, acceptPrefix: true, ...(start ? { start } : {}), ...(fast === exact ? {} : { certify: exact }) });
+  // Keep the leading vectors whose angle bound is useful: deep in a slowly decaying bulk the
+  // last ones may not separate from their neighbours, and one loose vector would widen the
+  // margin (the basis carries its worst bound) of every cosine.
+  let keep = 0;
   let worst = 0;
-  for (const b of top.angleBound) worst = Math.max(worst, b);
-  return { rows: W0.rows, cols: W0.cols, vectors: top.u, sigma: top.s, complete: false, angleBound: worst };
+  while (keep < top.u.length && top.angleBound[keep]! <= PARTIAL_BASIS_MAX_ANGLE) worst = Math.max(worst, top.angleBound[keep++]!);
+  return { rows: W0.rows, cols: W0.cols, vectors: top.u.slice(0, keep), sigma: top.s.slice(0, keep), complete: false, angleBound: worst };
 }
 
 /** Where base spectra are kept between runs. Keyed by the stored tensor's sha256 and the orientation. */

@@ -10,10 +10,11 @@ import { createDenseOperator } from '../compute/dense-operator.ts';
 import { lowRankOperator } from '../compute/low-rank-operator.ts';
 import { sumOperator } from '../compute/sum-operator.ts';
 import { createTsBackend } from '../compute/ts-backend.ts';
-import { matOperator } from '../linalg/mat-operator.ts';
+import { exactDenseOperator } from '../compute/exact-dense-operator.ts';
 import { fullBasis, partialBasis, type BaseBasis, type BaseProducts, type BasisCache } from './base-basis.ts';
 import { cosineBounds, decide, type CosineBounds } from './certified-decision.ts';
 import { topSingular } from './top-singular.ts';
+import { blockTopSingular } from './block-top-singular.ts';
 import { quadratureBounds } from './quadrature-bound.ts';
 import { rangeProjector } from './range-projection.ts';
 
@@ -28,7 +29,7 @@ export interface IntruderScanOptions {
   readonly seed: number;
   /** 'auto': certified partial basis first; 'full': straight to the full SVD (the reference route). */
   readonly route?: 'auto' | 'full';
-  /** First basis size for the partial route (default max(2k, 16)). */
+  /** First basis size for the partial route (default max(2k, 16) on the f64 backend, max(⌈k/2⌉, 4) on f32 ones). */
   readonly initialBasis?: number;
   readonly cache: BasisCache;
   /** Cache key of the base tensor: sha256 of its stored bytes plus orientation. */
@@ -95,7 +96,7 @@ export async function scanModuleIntruders(W0: Mat, B: Mat, A: Mat, scale: number
   const fast = createDenseOperator(backend, W0.rows, W0.cols, W0.data);
   try {
     const exactF64 = backend.epsilon > 2 ** -50;
-    const products: BaseProducts = { fast, epsilon: backend.epsilon, exact: exactF64 ? matOperator(W0) : fast };
+    const products: BaseProducts = { fast, epsilon: backend.epsilon, exact: exactF64 ? exactDenseOperator(W0.rows, W0.cols, W0.data) : fast };
     return await scan(W0, B, A, scale, options, products);
   } finally {
     fast.dispose();
@@ -109,7 +110,10 @@ async function scan(W0: Mat, B: Mat, A: Mat, scale: number, options: IntruderSca
   const delta = lowRankOperator(B, A, scale);
   const tunedFast = sumOperator(products.fast, delta);
   const tunedExact = products.exact === products.fast ? tunedFast : sumOperator(products.exact, delta);
-  let tuned = await topSingular(tunedFast, k, {
+  // On an f32 backend the products are GEMMs on the backend: blocks of vectors cost little more
+  // than one (block-top-singular.ts); the f64 oracle keeps single-vector Lanczos.
+  const solver = tunedExact === tunedFast ? topSingular : blockTopSingular;
+  let tuned = await solver(tunedFast, k, {
     seed: options.seed,
     signal: options.signal,
     angleTolerance: 1e-9,
@@ -126,6 +130,10 @@ async function scan(W0: Mat, B: Mat, A: Mat, scale: number, options: IntruderSca
   let basis: BaseBasis;
   const fromCache = cached !== undefined;
   const wantFull = options.route === 'full';
+  // On f32 backends the first basis is k/2 wide: the non-intruders align with the leading base
+  // vectors, and a narrow request converges in a few block steps (a vector left undecided grows
+  // the basis ×4 as before); the f64 oracle keeps max(2k, 16).
+  let basisRequest = Math.min(p, options.initialBasis ?? (products.fast === products.exact ? Math.max(2 * k, 16) : Math.max(Math.ceil(k / 2), 4)));
   if (cached && (cached.complete || !wantFull)) {
     basis = cached;
   } else if (wantFull) {
@@ -133,7 +141,9 @@ async function scan(W0: Mat, B: Mat, A: Mat, scale: number, options: IntruderSca
     decompositions++;
     await options.cache.put(options.baseKey, basis);
   } else {
-    basis = await partialBasis(W0, Math.min(p, options.initialBasis ?? Math.max(2 * k, 16)), options.seed + 1, options.signal, products);
+    // The tuned top vectors start the base iteration: the non-intruders among them are close to
+    // the leading base vectors the basis must hold.
+    basis = await partialBasis(W0, basisRequest, options.seed + 1, options.signal, products, tuned.u);
     decompositions++;
     if (basis.vectors.length >= p) basis = { ...basis, complete: true, angleBound: basis.angleBound };
     await options.cache.put(options.baseKey, basis);
@@ -217,6 +227,8 @@ async function scan(W0: Mat, B: Mat, A: Mat, scale: number, options: IntruderSca
         });
         const found = await quadratureBounds(products.exact, starts, {
           maxSteps: options.quadratureSteps ?? 48,
+          checkEvery: 1,
+          spectrumUpper: frobeniusSquared(W0),
           signal: options.signal,
           stop: (a, upper) => {
             const j = undecided[a]!;
@@ -245,7 +257,8 @@ async function scan(W0: Mat, B: Mat, A: Mat, scale: number, options: IntruderSca
     }
     // Growing the partial basis costs a subspace iteration of width ~2K per step; past p/16 the
     // dense eigen-decomposition is cheaper than another growth step.
-    const next = b.vectors.length * 4;
+    basisRequest *= 4;
+    const next = Math.min(p, basisRequest);
     if (next > p / 16) {
       basis = fullBasis(W0);
     } else {
@@ -298,6 +311,13 @@ async function scan(W0: Mat, B: Mat, A: Mat, scale: number, options: IntruderSca
     quadratureSteps,
     triplets: { u: tuned.u, s: tuned.s, v: tuned.v },
   };
+}
+
+/** ‖W0‖_F² = trace(W0·W0ᵀ) ≥ its largest eigenvalue, with a relative margin for rounding. */
+function frobeniusSquared(W0: Mat): number {
+  let s = 0;
+  for (let i = 0; i < W0.data.length; i++) s += W0.data[i]! * W0.data[i]!;
+  return s * (1 + 1e-12 * Math.sqrt(W0.data.length)) + Number.MIN_VALUE;
 }
 
 function round6(x: number): number {

@@ -14,6 +14,7 @@
 import type { LinearOperator } from '../linalg/operator.ts';
 import type { Mat } from '../tensor/matrix.ts';
 import { tsGemm } from '../compute/ts-gemm.ts';
+import { exactGramLower } from '../compute/exact-dense-operator.ts';
 import { columnsOf, dot, fromColumns, norm } from './dense-kernels.ts';
 
 const EPS = 2 ** -52;
@@ -40,7 +41,7 @@ export interface RangeProjector {
 export function rangeProjector(W0: Mat): RangeProjector | undefined {
   const { rows: m, cols: n } = W0;
   if (m <= n || n === 0) return undefined;
-  const L = tsGemm(W0, W0, true, false).data; // G, overwritten by its Cholesky factor (lower)
+  const L = exactGramLower(m, n, W0.data); // lower triangle of G, overwritten by its Cholesky factor
   let frob2 = 0;
   for (let i = 0; i < n; i++) frob2 += L[i * n + i]!; // trace(G) = ‖W0‖_F²
   for (let j = 0; j < n; j++) {
@@ -57,19 +58,28 @@ export function rangeProjector(W0: Mat): RangeProjector | undefined {
       L[ri + j] = s / ljj;
     }
   }
-  // Linv = L⁻¹ (lower), row by row of the identity's forward substitution, column-oriented.
-  const Linv = new Float64Array(n * n);
+  // L⁻¹ (lower) by forward substitution on each column of the identity; column c is kept as a
+  // contiguous row of X = (L⁻¹)ᵀ so that both operands of the inner product run contiguously.
+  const X = new Float64Array(n * n);
   for (let c = 0; c < n; c++) {
-    Linv[c * n + c] = 1 / L[c * n + c]!;
+    const xc = c * n;
+    X[xc + c] = 1 / L[c * n + c]!;
     for (let i = c + 1; i < n; i++) {
       let s = 0;
       const ri = i * n;
-      for (let k = c; k < i; k++) s += L[ri + k]! * Linv[k * n + c]!;
-      Linv[ri + c] = -s / L[ri + i]!;
+      for (let k = c; k < i; k++) s += L[ri + k]! * X[xc + k]!;
+      X[xc + i] = -s / L[ri + i]!;
     }
   }
+  const Linv = new Float64Array(n * n);
   let invFrob2 = 0;
-  for (let i = 0; i < n; i++) for (let k = 0; k <= i; k++) invFrob2 += Linv[i * n + k]! ** 2;
+  for (let c = 0; c < n; c++) {
+    for (let i = c; i < n; i++) {
+      const v = X[c * n + i]!;
+      Linv[i * n + c] = v;
+      invFrob2 += v * v;
+    }
+  }
   // Rounding in L⁻¹ is relative ~ n·ε·κ(L); a factor 2 covers it well inside the κ cap below.
   const sigmaMinLower = 1 / (2 * Math.sqrt(invFrob2));
   const normF = Math.sqrt(frob2);

@@ -109,14 +109,31 @@ export async function topSingular(op: LinearOperator, k: number, options: TopSin
     beta.push(bnext);
   }
   const { y, theta, gap } = result!;
-  let bound = result!.bound;
   const u: Float64Array[] = [];
-  const s = new Float64Array(y.length);
-  for (let j = 0; j < y.length; j++) {
-    u.push(combine(Q, y[j]!, m));
-    s[j] = Math.sqrt(Math.max(theta[j]!, 0));
-  }
-  const certify = options.certify;
+  for (let j = 0; j < y.length; j++) u.push(combine(Q, y[j]!, m));
+  return finishTriplets(op, u, theta, gap, result!.bound, alpha.length, products, options.certify);
+}
+
+/**
+ * From unit left Ritz vectors u_j with Ritz values θ_j = σ_j² (and Ritz gaps): v_j = Wᵀu_j/σ_j,
+ * signs normalised, and with `certify` (the same matrix in f64) each angle bound recomputed from
+ * the explicit residual ‖W·Wᵀu − θu‖ over the gap (one block product each way).
+ */
+export async function finishTriplets(
+  op: LinearOperator,
+  u: Float64Array[],
+  theta: Float64Array,
+  gap: Float64Array,
+  iterationBound: Float64Array,
+  iterations: number,
+  productsSoFar: number,
+  certify: LinearOperator | undefined,
+): Promise<TopSingular> {
+  const m = op.rows;
+  let products = productsSoFar;
+  let bound = iterationBound;
+  const s = new Float64Array(u.length);
+  for (let j = 0; j < u.length; j++) s[j] = Math.sqrt(Math.max(theta[j]!, 0));
   const vtMat = await (certify ?? op).applyTranspose(fromColumns(u, m));
   products += u.length;
   if (certify) {
@@ -143,7 +160,7 @@ export async function topSingular(op: LinearOperator, k: number, options: TopSin
     normaliseSign(u[j]!, col);
     return col;
   });
-  return { u, s, v, angleBound: bound, iterations: alpha.length, products };
+  return { u, s, v, angleBound: bound, iterations, products };
 }
 
 function normalise(v: Float64Array): void {
