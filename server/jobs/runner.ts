@@ -53,6 +53,9 @@ type Outcome =
 
 const TASK_MODULE = fileURLToPath(new URL('./execute-job.ts', import.meta.url));
 
+/** Young generation of job workers in MB (≈ 3 semispaces of 1 MB, the flag bin/awb.js gives heavy CLI commands). */
+const JOB_WORKER_LIMITS = { maxYoungGenerationSizeMb: 3 };
+
 export class JobRunner {
   private readonly running = new Map<string, Running>();
   private timer: NodeJS.Timeout | undefined;
@@ -78,7 +81,13 @@ export class JobRunner {
   private get pool(): WorkerPool {
     this.poolInstance ??=
       this.options.pool ??
-      createWorkerPool({ size: Math.max(1, this.options.concurrency), abortGraceMs: this.options.cancelGraceMs ?? 5_000 });
+      createWorkerPool({
+        size: Math.max(1, this.options.concurrency),
+        abortGraceMs: this.options.cancelGraceMs ?? 5_000,
+        // Jobs stream tensors through reused buffers: a small young generation (as bin/awb.js gives
+        // `awb merge`) keeps a merge's peak memory near its working set.
+        resourceLimits: JOB_WORKER_LIMITS,
+      });
     return this.poolInstance;
   }
 

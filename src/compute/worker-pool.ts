@@ -23,7 +23,7 @@
 // - A worker that dies rejects its task with INTERNAL. Idle workers do not keep the process alive.
 // - Workers run TypeScript through tsx: worker-bootstrap.mjs registers tsx, then imports worker-entry.ts.
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { ERROR_CODES, WorkbenchError } from '../errors.ts';
 import type { ErrorCode } from '../errors.ts';
 import { WORKER_ABORT_GRACE_MS } from '../limits.ts';
@@ -54,6 +54,8 @@ export interface WorkerPoolOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Override WORKER_ABORT_GRACE_MS (tests). */
   readonly abortGraceMs?: number;
+  /** V8 heap limits of each worker thread (e.g. a small young generation for streaming jobs). */
+  readonly resourceLimits?: ResourceLimits;
 }
 
 export interface WorkerPoolStats {
@@ -138,7 +140,7 @@ export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
 
   function spawn(): Slot {
     const workerData: PoolWorkerData = { entry: ENTRY, backend: options.backend, env: options.env === undefined ? undefined : { ...options.env } };
-    const worker = new Worker(BOOTSTRAP, { workerData });
+    const worker = new Worker(BOOTSTRAP, { workerData, ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}) });
     const slot: Slot = { worker, current: undefined };
     worker.on('message', (message: ToMainMessage) => {
       const p = slot.current;
