@@ -22,16 +22,8 @@ import { getMergeMethod } from '../../src/merge/registry.ts';
 import { resolveParams } from '../../src/merge/param-schema.ts';
 import { TOOL_VERSION } from '../../src/version.ts';
 import type { FloatDType } from '../../src/dtype.ts';
+import { LLAMA_MODULES } from './llama-layout.ts';
 
-const LLAMA_MODULES: readonly [string, number, number][] = [
-  ['self_attn.q_proj', 4096, 4096],
-  ['self_attn.k_proj', 4096, 4096],
-  ['self_attn.v_proj', 4096, 4096],
-  ['self_attn.o_proj', 4096, 4096],
-  ['mlp.gate_proj', 11008, 4096],
-  ['mlp.up_proj', 11008, 4096],
-  ['mlp.down_proj', 4096, 11008],
-];
 const RANK = 16;
 const INPUTS = 4;
 

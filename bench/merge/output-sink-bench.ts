@@ -25,16 +25,8 @@ import { createRng } from '../../src/util/rng.ts';
 import type { Mat } from '../../src/tensor/matrix.ts';
 import type { TensorToWrite } from '../../src/safetensors/writer.ts';
 import { TOOL_VERSION } from '../../src/version.ts';
+import { LLAMA_MODULES } from './llama-layout.ts';
 
-const LLAMA_MODULES: readonly [string, number, number][] = [
-  ['self_attn.q_proj', 4096, 4096],
-  ['self_attn.k_proj', 4096, 4096],
-  ['self_attn.v_proj', 4096, 4096],
-  ['self_attn.o_proj', 4096, 4096],
-  ['mlp.gate_proj', 11008, 4096],
-  ['mlp.up_proj', 11008, 4096],
-  ['mlp.down_proj', 4096, 11008],
-];
 const MODES = ['reserved', 'copy', 'accumulate'] as const;
 type Mode = (typeof MODES)[number];
 

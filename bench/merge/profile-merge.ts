@@ -7,16 +7,8 @@ import { floatTensor, writeSafetensors } from '../../src/safetensors/writer.ts';
 import { createRng } from '../../src/util/rng.ts';
 import { planMerge, runMerge, type RecipeInput } from '../../src/merge/index.ts';
 import type { FloatDType } from '../../src/dtype.ts';
+import { LLAMA_MODULES as MODULES } from './llama-layout.ts';
 
-const MODULES: readonly [string, number, number][] = [
-  ['self_attn.q_proj', 4096, 4096],
-  ['self_attn.k_proj', 4096, 4096],
-  ['self_attn.v_proj', 4096, 4096],
-  ['self_attn.o_proj', 4096, 4096],
-  ['mlp.gate_proj', 11008, 4096],
-  ['mlp.up_proj', 11008, 4096],
-  ['mlp.down_proj', 4096, 11008],
-];
 const [dir, job, dt] = process.argv.slice(2) as [string, string, string | undefined];
 const dtype = (dt ?? 'F32') as FloatDType;
 if (job === 'make') {

@@ -117,6 +117,21 @@ export function gramOfRowList(rows: readonly Float64Array[], L: number): Float64
   return out;
 }
 
+/**
+ * Writes the r columns of a row-major m×r matrix as contiguous rows of `out`, starting at row
+ * `firstRow` (out row firstRow + j = column j). Blocked: a block of TRANSPOSE_BLOCK source rows stays
+ * in L1 while its r columns are written.
+ */
+export function columnsToRows(src: Float64Array, m: number, r: number, out: Float64Array, firstRow: number): void {
+  for (let i0 = 0; i0 < m; i0 += TRANSPOSE_BLOCK) {
+    const i1 = Math.min(m, i0 + TRANSPOSE_BLOCK);
+    for (let j = 0; j < r; j++) {
+      const o = (firstRow + j) * m;
+      for (let i = i0; i < i1; i++) out[o + i] = src[i * r + j]!;
+    }
+  }
+}
+
 export interface GramSpace {
   /** ‖Σ_i coefs[i]·X_i‖_F, accurate also under cancellation. */
   norm(coefs: readonly number[]): number;
@@ -139,14 +154,7 @@ export function gramSpace(terms: readonly GramTerm[]): GramSpace {
   terms.forEach((t, ti) => {
     const r = t.B.cols;
     const src = t.B.data;
-    // Blocked transpose: a block of TRANSPOSE_BLOCK rows of B stays in L1 while its r columns are written.
-    for (let i0 = 0; i0 < m; i0 += TRANSPOSE_BLOCK) {
-      const i1 = Math.min(m, i0 + TRANSPOSE_BLOCK);
-      for (let j = 0; j < r; j++) {
-        const out = (offset + j) * m;
-        for (let i = i0; i < i1; i++) bRows[out + i] = src[i * r + j]!;
-      }
-    }
+    columnsToRows(src, m, r, bRows, offset);
     for (let j = 0; j < r; j++) aRow.push(t.A.data.subarray(j * n, (j + 1) * n));
     for (let j = 0; j < r; j++) termOf[offset + j] = ti;
     offset += r;

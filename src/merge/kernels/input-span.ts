@@ -15,6 +15,7 @@ import type { Mat } from '../../tensor/matrix.ts';
 import { extractR, householderInPlace } from '../../linalg/qr.ts';
 import { scratchF64, sharedScratchF64 } from '../../util/scratch.ts';
 import { splitCombine, splitGram } from './split-kernels.ts';
+import { columnsToRows } from './gram-space.ts';
 import { outputF64 } from './output-pool.ts';
 
 export interface SpanTerm {
@@ -110,14 +111,7 @@ export function inputSpan(terms: readonly SpanTerm[]): InputSpan {
   terms.forEach((t, ti) => {
     const r = t.B.cols;
     const src = t.B.data;
-    const offset = offsets[ti]!;
-    for (let i0 = 0; i0 < m; i0 += TRANSPOSE_BLOCK) {
-      const i1 = Math.min(m, i0 + TRANSPOSE_BLOCK);
-      for (let j = 0; j < r; j++) {
-        const out = (offset + j) * m;
-        for (let i = i0; i < i1; i++) bRows[out + i] = src[i * r + j]!;
-      }
-    }
+    columnsToRows(src, m, r, bRows, offsets[ti]!);
     for (let j = 0; j < r; j++) aRows.push(t.A.data.subarray(j * n, (j + 1) * n));
   });
   const columnRows = Array.from({ length: c }, (_, a) => bRows.subarray(a * m, (a + 1) * m));
