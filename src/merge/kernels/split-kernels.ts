@@ -75,7 +75,7 @@ export function combineRows(out: Float64Array, W: Float64Array, k: number, rows:
   }
 }
 
-/** Partial Gram of rows[·][from, to) — gramOfRowList on views. Self-contained for the helper (gets gramOfRowList beside it). */
+/** Partial Gram of rows[·][from, to): gramOfRowList on views (the helper has the same one-liner, see helperSource). */
 function gramRange(rows: readonly Float64Array[], from: number, to: number): Float64Array {
   return gramOfRowList(
     rows.map((r) => r.subarray(from, to)),
@@ -112,7 +112,9 @@ function helperSource(): string {
     "const { parentPort } = require('node:worker_threads');",
     `const gramOfRowList = ${gramOfRowList.toString()};`,
     `const combineRows = ${combineRows.toString()};`,
-    `const gramRange = ${gramRange.toString()};`,
+    // gramRange refers to gramOfRowList by its import binding, which a transpiler may rename
+    // (e.g. import_gram_space.gramOfRowList under a CommonJS transform), so it is spelled out here.
+    'const gramRange = (rows, from, to) => gramOfRowList(rows.map((r) => r.subarray(from, to)), to - from);',
     'parentPort.on("message", (job) => {',
     '  let status = 1;',
     '  try {',
