@@ -16,8 +16,11 @@ export const HEAVY_COMMAND_FLAGS = ['--max-semi-space-size=1'];
 const HEAVY_COMMANDS = new Set(['merge', 'analyze', 'convert']);
 
 const argv = process.argv.slice(2);
+// Not under a debugger (the child could not take the same inspector port).
 const relaunch =
-  HEAVY_COMMANDS.has(argv[0] ?? '') && process.env.AWB_NO_RELAUNCH !== '1' && !process.execArgv.some((flag) => flag.startsWith('--max-semi-space-size'));
+  HEAVY_COMMANDS.has(argv[0] ?? '') &&
+  process.env.AWB_NO_RELAUNCH !== '1' &&
+  !process.execArgv.some((flag) => flag.startsWith('--max-semi-space-size') || flag.startsWith('--inspect'));
 
 if (relaunch) {
   const child = spawn(process.execPath, [...process.execArgv, ...HEAVY_COMMAND_FLAGS, fileURLToPath(import.meta.url), ...argv], { stdio: 'inherit' });
