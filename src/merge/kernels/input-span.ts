@@ -171,38 +171,22 @@ export function inputSpan(terms: readonly SpanTerm[]): InputSpan {
       return { B, A };
     },
     project(E) {
-      // T = R_B·E (rowsB×c), then Z = T·R_Aᵀ (rowsB×rowsA), visiting only E's non-zero rows and
-      // columns (the report's per-input coefficient matrices are one diagonal block each).
+      // T = R_B·E (rowsB×c), then Z = T·R_Aᵀ (rowsB×rowsA), using the triangular structure of both R's.
       const rb = RB.rows;
       const ra = RA.rows;
-      const liveRows: number[] = [];
-      const liveCols: number[] = [];
-      const colLive = new Uint8Array(c);
-      for (let l = 0; l < c; l++) {
-        let any = false;
-        for (let j = 0; j < c; j++) {
-          if (E[l * c + j] !== 0) {
-            any = true;
-            colLive[j] = 1;
-          }
-        }
-        if (any) liveRows.push(l);
-      }
-      for (let j = 0; j < c; j++) if (colLive[j]) liveCols.push(j);
       const T = new Float64Array(rb * c);
       for (let i = 0; i < rb; i++) {
-        for (const l of liveRows) {
-          if (l < i) continue;
+        for (let l = i; l < c; l++) {
           const x = RB.data[i * c + l]!;
           if (x === 0) continue;
-          for (const j of liveCols) T[i * c + j]! += x * E[l * c + j]!;
+          for (let j = 0; j < c; j++) T[i * c + j]! += x * E[l * c + j]!;
         }
       }
       const Z = new Float64Array(rb * ra);
       for (let i = 0; i < rb; i++) {
         for (let j = 0; j < ra; j++) {
           let s = 0;
-          for (const l of liveCols) if (l >= j) s += T[i * c + l]! * RA.data[j * c + l]!;
+          for (let l = j; l < c; l++) s += T[i * c + l]! * RA.data[j * c + l]!;
           Z[i * ra + j] = s;
         }
       }

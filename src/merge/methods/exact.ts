@@ -1,18 +1,15 @@
 // cat, linear (exact, optional recompression) and svd: methods that act on the
 // weighted sum Σ w_t s_t B_t A_t, computed in factored form (algorithms.md §3.2, §6.1).
-import type { MergeMethodDescriptor, ModuleContext, ModuleResult } from '../method-types.ts';
+import type { MergeMethodDescriptor, ModuleContext, ModuleInput, ModuleResult, SpanCoefficients } from '../method-types.ts';
 import { PER_ADAPTER_WEIGHT } from '../method-types.ts';
-import { lowRankSvd } from '../../linalg/low-rank-svd.ts';
+import { lowRankSvd, rankTolerance } from '../../linalg/low-rank-svd.ts';
 import { truncateSvd } from '../../linalg/truncate.ts';
 import { zeros, type Mat } from '../../tensor/matrix.ts';
 import { clampSymmetric, quantileLinear } from '../kernels/quantile.ts';
 import { outputRank, weightedConcat } from './shared.ts';
-import type { ModuleInput } from '../method-types.ts';
 import { outputF64, releaseOutput } from '../kernels/output-pool.ts';
 import { spanOf } from '../kernels/input-span.ts';
-import { rankTolerance } from '../../linalg/low-rank-svd.ts';
 import { svdLeading } from '../../linalg/svd-small.ts';
-import type { SpanCoefficients } from '../method-types.ts';
 
 /**
  * How far UᵀU (and VᵀV) of a span-route SVD may stray from I, entry-wise, before the route is
