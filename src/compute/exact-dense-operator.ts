@@ -125,7 +125,8 @@ export function rowDotProduct(W: Store, rows: number, cols: number, Xt: Float64A
   return Y;
 }
 
-function transposeOf(m: Mat): Float64Array {
+/** Row-major transpose of a Mat, as a flat array (cols×rows). */
+export function transposeOf(m: Mat): Float64Array {
   const out = new Float64Array(m.rows * m.cols);
   for (let i = 0; i < m.rows; i++) {
     const r = i * m.cols;

@@ -1,19 +1,13 @@
 // A dense row-major m×n matrix as a LinearOperator that never forms Mᵀ. Both products run over
-// contiguous rows of M: M·X as dot products of each row with the columns of X (held transposed,
-// four at a time), Mᵀ·Y as axpys of each row of M into the transposed result (four columns of Y
+// contiguous rows of M: M·X as dot products of each row with the columns of X (held transposed;
+// the row-dot kernel of src/compute/exact-dense-operator.ts), Mᵀ·Y as axpys of each row of M into the transposed result (four columns of Y
 // per read of the row). The sums run over k (resp. i) in increasing order, as a plain loop would.
 // rowBlockOperator does the same over a replay of row blocks (never holding M).
 // Used by the element-wise merges to re-factor the merged ΔW, where a transposed copy of M would
 // double the largest allocation of the merge.
 import type { LinearOperator } from '../../linalg/operator.ts';
 import { zeros, type Mat } from '../../tensor/matrix.ts';
-
-function transposed(x: Mat): Float64Array {
-  const { rows, cols, data } = x;
-  const out = new Float64Array(rows * cols);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = data[i * cols + j]!;
-  return out;
-}
+import { rowDotProduct, transposeOf } from '../../compute/exact-dense-operator.ts';
 
 /** Feeds the rows of an m×n matrix block by block, in row order: visit(r0, r1, rows r0..r1−1 row-major). */
 export type RowBlockReplay = (visit: (r0: number, r1: number, block: Float64Array) => void) => void;
@@ -29,42 +23,11 @@ export function rowBlockOperator(m: number, n: number, replay: RowBlockReplay): 
     cols: n,
     apply: async (x: Mat) => {
       const l = x.cols;
-      const xt = transposed(x); // l×n
+      const xt = transposeOf(x); // l×n
       const out = zeros(m, l);
-      const o = out.data;
-      replay((r0, r1, data) => {
-        for (let i = r0; i < r1; i++) {
-          const row = (i - r0) * n;
-          let j = 0;
-          for (; j + 4 <= l; j += 4) {
-            const x0 = j * n;
-            const x1 = x0 + n;
-            const x2 = x1 + n;
-            const x3 = x2 + n;
-            let s0 = 0;
-            let s1 = 0;
-            let s2 = 0;
-            let s3 = 0;
-            for (let k = 0; k < n; k++) {
-              const v = data[row + k]!;
-              s0 += v * xt[x0 + k]!;
-              s1 += v * xt[x1 + k]!;
-              s2 += v * xt[x2 + k]!;
-              s3 += v * xt[x3 + k]!;
-            }
-            o[i * l + j] = s0;
-            o[i * l + j + 1] = s1;
-            o[i * l + j + 2] = s2;
-            o[i * l + j + 3] = s3;
-          }
-          for (; j < l; j++) {
-            const x0 = j * n;
-            let s = 0;
-            for (let k = 0; k < n; k++) s += data[row + k]! * xt[x0 + k]!;
-            o[i * l + j] = s;
-          }
-        }
-      });
+      // Each block's rows dotted with the columns of X (src/compute's row-dot kernel: every entry a
+      // plain k-ordered sum, so a block replay gives the same bits as the whole matrix).
+      replay((r0, r1, data) => out.data.set(rowDotProduct(data, r1 - r0, n, xt, l), r0 * l));
       return out;
     },
     applyTranspose: async (y: Mat) => {
@@ -100,7 +63,7 @@ export function rowBlockOperator(m: number, n: number, replay: RowBlockReplay): 
           }
         }
       });
-      return { rows: n, cols: l, data: transposed({ rows: l, cols: n, data: outT }) };
+      return { rows: n, cols: l, data: transposeOf({ rows: l, cols: n, data: outT }) };
     },
   };
 }
