@@ -205,7 +205,7 @@ function report(final: boolean): void {
     `Layer: Llama-2-7B shapes divided by ${manifest.divide}; base W0 = U·diag(σ)·Vᵀ with σ_i = 0.3 + 2.3·(1 − i/p) + 8·0.7^i; adapter rank ${manifest.rank}, scale 4; k = ${k}, ε = ${epsilons.join(', ')}, seed 42.`,
     "Baseline: bench/baselines/intruder_full_svd.py — numpy (LAPACK) thin SVD of W0 and of W0 + s·B·A, max |cos| over all base vectors (the paper's code path), run right after ours on each module, on the same float32 matrices (both sides compute in float64).",
     'Ours: src/diagnostics/intruder-scan.ts — top-k of W0 + s·B·A by block Krylov on the operator (no dense W_ft), base side decided by the certified partial basis, then the Christoffel/Gauss-quadrature bound (tall modules: on the projection onto range(W0)), full SVD only for what stays undecided.',
-    `Compute backend for the iterative products with W0: ${diagnosticsBackendLine(backend)}. One thread.`,
+    `Compute backend for the iterative products with W0: ${diagnosticsBackendLine(backend)}.`,
     '',
     '| module | shape | numpy counts | our counts | numpy s | ours s | ratio | ours, cached base s | ratio cached | decided w/o full SVD |',
     '|---|---|---|---|---:|---:|---:|---:|---:|---:|',

@@ -39,6 +39,7 @@ import { parseModulePath } from './module-path.ts';
 import { moduleOverlap } from './adapter-overlap.ts';
 import { projectUnits } from './unit-projection.ts';
 import { factoredInner } from './factored-inner.ts';
+import { splitHelperDescription } from '../compute/split-helper.ts';
 
 /**
  * The compute line every report states: the backend that holds W0 and runs the iterative
@@ -47,7 +48,8 @@ import { factoredInner } from './factored-inner.ts';
 export function diagnosticsBackendLine(backend: Backend): string {
   const d = describeBackend(backend);
   const line = `${d.name} — ${d.device}, ${d.version}`;
-  return backend.epsilon > 2 ** -50 ? `${line}; certificates and full SVD in f64 TypeScript` : line;
+  const threads = splitHelperDescription();
+  return backend.epsilon > 2 ** -50 ? `${line}; certificates and full SVD in f64 TypeScript (${threads})` : `${line}; tall-base range projections: ${threads}`;
 }
 export const DEFAULT_K = 10;
 export const DEFAULT_EPSILON = 0.5;

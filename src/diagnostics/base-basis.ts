@@ -14,7 +14,7 @@ import type { LinearOperator } from '../linalg/operator.ts';
 import { matOperator } from '../linalg/mat-operator.ts';
 import { topSingular } from './top-singular.ts';
 import { blockTopSingular } from './block-top-singular.ts';
-import type { RangeProjector } from './range-projection.ts';
+import type { RangeProjectorState } from './range-projection.ts';
 
 /**
  * How the diagnostics multiply by W0: `fast` on the compute backend (W0 resident there, f32 on
@@ -113,30 +113,85 @@ export async function partialBasis(
 export interface BasisCache {
   get(key: string): Promise<BaseBasis | undefined>;
   put(key: string, basis: BaseBasis): Promise<void>;
-  /**
-   * Range projectors of tall bases (range-projection.ts), kept in memory only, beside the bases
-   * the cache already holds in memory (an n×n factor, smaller than the m×n basis it replaces).
-   */
-  readonly projectors?: Map<string, RangeProjector>;
+  /** Range projector of a tall base (range-projection.ts): its f32 inverse factor, n(n+1)/2 values. */
+  getProjector(key: string): Promise<RangeProjectorState | undefined>;
+  putProjector(key: string, state: RangeProjectorState): Promise<void>;
 }
 
 export function memoryBasisCache(): BasisCache {
   const map = new Map<string, BaseBasis>();
+  const projectors = new Map<string, RangeProjectorState>();
   return {
-    projectors: new Map(),
     get: async (key) => map.get(key),
     put: async (key, basis) => {
       map.set(key, basis);
     },
+    getProjector: async (key) => projectors.get(key),
+    putProjector: async (key, state) => {
+      projectors.set(key, state);
+    },
   };
 }
 
-/** A folder of safetensors files `<key>.safetensors`, F64 vectors; the memory layer sits in front. */
+/** Format of the projector files; an entry of another version is recomputed. */
+const PROJECTOR_FORMAT = 'awb-range-projector-1';
+
+/**
+ * A folder of safetensors files: `<key>.safetensors` (F64 basis vectors) and, for tall bases,
+ * `<key>.range.safetensors` (the range projector's F32 inverse factor); a memory layer sits in front.
+ */
 export function diskBasisCache(dir: string): BasisCache {
   const memory = new Map<string, BaseBasis>();
-  const fileFor = (key: string): string => join(dir, `${key.replace(/[^A-Za-z0-9_.-]/g, '_')}.safetensors`);
+  const projectors = new Map<string, RangeProjectorState>();
+  const stem = (key: string): string => join(dir, key.replace(/[^A-Za-z0-9_.-]/g, '_'));
+  const fileFor = (key: string): string => `${stem(key)}.safetensors`;
+  const projectorFileFor = (key: string): string => `${stem(key)}.range.safetensors`;
   return {
-    projectors: new Map(),
+    async getProjector(key) {
+      const hit = projectors.get(key);
+      if (hit) return hit;
+      let bytes: Uint8Array;
+      try {
+        bytes = await readFile(projectorFileFor(key));
+      } catch {
+        return undefined;
+      }
+      try {
+        const source = parseSafetensors(bytes, projectorFileFor(key));
+        const meta = source.metadata;
+        const rows = Number(meta.rows);
+        const cols = Number(meta.cols);
+        const sigmaMinLower = Number(meta.sigmaMinLower);
+        const normF = Number(meta.normF);
+        const inverseFactor = await source.readFloat32('inverse_factor');
+        const valid =
+          meta.format === PROJECTOR_FORMAT &&
+          Number.isInteger(rows) &&
+          Number.isInteger(cols) &&
+          rows > cols &&
+          inverseFactor.length === (cols * (cols + 1)) / 2 &&
+          sigmaMinLower > 0 &&
+          normF > 0;
+        if (!valid) return undefined;
+        const state: RangeProjectorState = { rows, cols, sigmaMinLower, normF, inverseFactor };
+        projectors.set(key, state);
+        return state;
+      } catch {
+        return undefined; // a damaged entry is recomputed and overwritten
+      }
+    },
+    async putProjector(key, state) {
+      projectors.set(key, state);
+      await mkdir(dir, { recursive: true });
+      const bytes = serializeSafetensors([floatTensor('inverse_factor', 'F32', [state.inverseFactor.length], state.inverseFactor)], {
+        format: PROJECTOR_FORMAT,
+        rows: String(state.rows),
+        cols: String(state.cols),
+        sigmaMinLower: String(state.sigmaMinLower),
+        normF: String(state.normF),
+      });
+      await writeFileAtomic(projectorFileFor(key), bytes);
+    },
     async get(key) {
       const hit = memory.get(key);
       if (hit) return hit;

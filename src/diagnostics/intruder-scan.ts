@@ -16,7 +16,7 @@ import { cosineBounds, decide, type CosineBounds } from './certified-decision.ts
 import { topSingular } from './top-singular.ts';
 import { blockTopSingular } from './block-top-singular.ts';
 import { quadratureBounds } from './quadrature-bound.ts';
-import { rangeProjector } from './range-projection.ts';
+import { computeRangeProjector, rangeProjectorFrom } from './range-projection.ts';
 
 export type DecisionRoute = 'partial-basis' | 'quadrature-bound' | 'full-svd';
 
@@ -200,9 +200,15 @@ async function scan(W0: Mat, B: Mat, A: Mat, scale: number, options: IntruderSca
     if (undecided.length > 0 && !b.complete && !quadratureRun) {
       quadratureRun = true;
       const tall = W0.rows > W0.cols;
-      const projectors = options.cache.projectors;
-      const projector = tall ? (projectors?.get(options.baseKey) ?? rangeProjector(W0)) : undefined;
-      if (projector && projectors) projectors.set(options.baseKey, projector);
+      // The projector (Gram + Cholesky + inverse factor, O(m·n²)) is cached beside the basis, so a
+      // second adapter on the same base pays only the projections.
+      let projectorState = tall ? await options.cache.getProjector(options.baseKey) : undefined;
+      if (tall && !projectorState) {
+        projectorState = computeRangeProjector(W0);
+        decompositions++;
+        if (projectorState) await options.cache.putProjector(options.baseKey, projectorState);
+      }
+      const projector = projectorState && rangeProjectorFrom(projectorState);
       const projected = projector ? await projector.project(products.exact, undecided.map((j) => tuned.u[j]!)) : undefined;
       if (projected) {
         projected.forEach((pr, a) => {

@@ -5,7 +5,7 @@
 // split is fixed by the sizes alone: results never depend on whether the helper is there or on
 // timing. Without shared inputs, or when the helper is unavailable, the calling thread computes
 // both halves itself.
-import { Worker } from 'node:worker_threads';
+import { defineSplitKernel, isShared, runSplit, splitHelperDescription, splitHelperStats, stopSplitHelper } from '../../compute/split-helper.ts';
 import { gramOfRowList } from './gram-space.ts';
 
 /** Below this row length the helper's hand-off costs more than the half it takes. */
@@ -16,8 +16,6 @@ export const SPLIT_MIN_LENGTH = 2048;
  * thread waiting (~0.9 s of a 32-layer BF16 svd merge); the split depends on sizes only, never on timing.
  */
 export const SPLIT_OWN_SHARE = 0.6;
-/** How long the calling thread waits for the helper's half before computing it itself (a stuck helper is dropped). */
-const HELPER_TIMEOUT_MS = 30_000;
 
 /**
  * out[q·L + j] (k×L, row-major) = Σ_a W[q·c + a]·rows[a][j] for from ≤ j < to (only those columns
@@ -83,103 +81,14 @@ function gramRange(rows: readonly Float64Array[], from: number, to: number): Flo
   );
 }
 
-type Job =
-  | { readonly op: 'gram'; readonly rows: readonly Float64Array[]; readonly from: number; readonly to: number; readonly result: Float64Array; readonly flag: Int32Array }
-  | {
-      readonly op: 'combine';
-      readonly out: Float64Array;
-      readonly W: Float64Array;
-      readonly k: number;
-      readonly rows: readonly Float64Array[];
-      readonly L: number;
-      readonly from: number;
-      readonly to: number;
-      readonly flag: Int32Array;
-    };
-
-let helper: Worker | undefined;
-let helperBroken = false;
-const stats = { helperJobs: 0, localFallbacks: 0 };
-
-/** How many halves the helper computed, and how many it handed back (failed or timed out). */
-export function splitHelperStats(): { readonly helperJobs: number; readonly localFallbacks: number; readonly helperRunning: boolean } {
-  return { ...stats, helperRunning: helper !== undefined && !helperBroken };
-}
-
-function helperSource(): string {
-  // The kernels' own (transpiled) source, so the helper computes exactly what this thread would.
-  return [
-    "const { parentPort } = require('node:worker_threads');",
-    `const gramOfRowList = ${gramOfRowList.toString()};`,
-    `const combineRows = ${combineRows.toString()};`,
-    // gramRange refers to gramOfRowList by its import binding, which a transpiler may rename
-    // (e.g. import_gram_space.gramOfRowList under a CommonJS transform), so it is spelled out here.
-    'const gramRange = (rows, from, to) => gramOfRowList(rows.map((r) => r.subarray(from, to)), to - from);',
-    'parentPort.on("message", (job) => {',
-    '  let status = 1;',
-    '  try {',
-    '    if (job.op === "gram") job.result.set(gramRange(job.rows, job.from, job.to));',
-    '    else combineRows(job.out, job.W, job.k, job.rows, job.L, job.from, job.to);',
-    '  } catch (error) { status = 2; }',
-    '  Atomics.store(job.flag, 0, status);',
-    '  Atomics.notify(job.flag, 0);',
-    '});',
-  ].join('\n');
-}
-
-/** AWB_SPLIT_HELPER=0 keeps both halves on the calling thread (same results; for measurements and constrained hosts). */
-function helperDisabled(): boolean {
-  return process.env.AWB_SPLIT_HELPER === '0';
-}
-
-function getHelper(): Worker | undefined {
-  if (helperBroken || helperDisabled()) return undefined;
-  if (!helper) {
-    try {
-      helper = new Worker(helperSource(), { eval: true });
-      helper.unref();
-      helper.on('error', () => {
-        helperBroken = true;
-        helper = undefined;
-      });
-    } catch {
-      helperBroken = true;
-      return undefined;
-    }
-  }
-  return helper;
-}
-
-function shared(x: Float64Array): boolean {
-  return x.buffer instanceof SharedArrayBuffer;
-}
-
-/**
- * Hands `job` to the helper, runs `own` here, then waits for the helper; computes the helper's part
- * here (`fallback`) when there is no helper, it failed, or it timed out.
- */
-function runSplit(job: Job | undefined, own: () => void, fallback: () => void): void {
-  const worker = job ? getHelper() : undefined;
-  if (!job || !worker) {
-    own();
-    fallback();
-    return;
-  }
-  worker.postMessage(job);
-  own();
-  const state = Atomics.wait(job.flag, 0, 0, HELPER_TIMEOUT_MS);
-  if (state !== 'timed-out' && Atomics.load(job.flag, 0) === 1) {
-    stats.helperJobs++;
-  } else {
-    stats.localFallbacks++;
-    if (state === 'timed-out') {
-      helperBroken = true;
-      void worker.terminate();
-      helper = undefined;
-    }
-    fallback();
-  }
-}
+// The helper runs the kernels' own (transpiled) source. gramRange refers to gramOfRowList by its
+// import binding, which a transpiler may rename (e.g. import_gram_space.gramOfRowList under a
+// CommonJS transform), so the helper's version spells it out.
+defineSplitKernel(
+  'span.gram',
+  `(() => { const gramOfRowList = ${gramOfRowList.toString()}; return (rows, from, to, result) => result.set(gramOfRowList(rows.map((r) => r.subarray(from, to)), to - from)); })()`,
+);
+defineSplitKernel('span.combine', `(${combineRows.toString()})`);
 
 /**
  * Gram matrix of c rows of length L: for L ≥ SPLIT_MIN_LENGTH always as the sum of the Grams of the
@@ -190,12 +99,12 @@ export function splitGram(rows: readonly Float64Array[], L: number): Float64Arra
   if (L < SPLIT_MIN_LENGTH || rows.length === 0) return gramOfRowList(rows, L);
   const half = Math.floor(L * SPLIT_OWN_SHARE);
   const c = rows.length;
-  const canShare = rows.every(shared);
+  const canShare = rows.every(isShared);
   const result = canShare ? new Float64Array(new SharedArrayBuffer(c * c * 8)) : new Float64Array(c * c);
-  const job: Job | undefined = canShare ? { op: 'gram', rows, from: half, to: L, result, flag: new Int32Array(new SharedArrayBuffer(4)) } : undefined;
   let low: Float64Array = new Float64Array(0);
   runSplit(
-    job,
+    'span.gram',
+    canShare ? [rows, half, L, result] : undefined,
     () => {
       low = gramRange(rows, 0, half);
     },
@@ -208,12 +117,12 @@ export function splitGram(rows: readonly Float64Array[], L: number): Float64Arra
 /** combineRows over all L columns; the second half of the columns on the helper when everything is shared. */
 export function splitCombine(out: Float64Array, W: Float64Array, k: number, rows: readonly Float64Array[], L: number): void {
   const half = L >= SPLIT_MIN_LENGTH ? Math.floor(L * SPLIT_OWN_SHARE) : L;
-  const canShare = half < L && shared(out) && rows.every(shared);
+  const canShare = half < L && isShared(out) && rows.every(isShared);
   const sharedW = canShare ? new Float64Array(new SharedArrayBuffer(W.length * 8)) : W;
   if (canShare) sharedW.set(W);
-  const job: Job | undefined = canShare ? { op: 'combine', out, W: sharedW, k, rows, L, from: half, to: L, flag: new Int32Array(new SharedArrayBuffer(4)) } : undefined;
   runSplit(
-    job,
+    'span.combine',
+    canShare ? [out, sharedW, k, rows, L, half, L] : undefined,
     () => combineRows(out, W, k, rows, L, 0, half),
     () => {
       if (half < L) combineRows(out, W, k, rows, L, half, L);
@@ -223,12 +132,7 @@ export function splitCombine(out: Float64Array, W: Float64Array, k: number, rows
 
 /** What the span kernels run on, for the merge's "backend" line (the helper may still fail over to one thread). */
 export function splitKernelsDescription(): string {
-  return helperDisabled() || helperBroken ? 'calling thread only' : 'calling thread + 1 helper thread';
+  return splitHelperDescription();
 }
 
-/** Stops the helper thread (tests; the helper is unref'd and never keeps a process alive). */
-export async function stopSplitHelper(): Promise<void> {
-  const worker = helper;
-  helper = undefined;
-  await worker?.terminate();
-}
+export { splitHelperStats, stopSplitHelper };

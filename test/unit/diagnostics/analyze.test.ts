@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -87,10 +87,17 @@ describe('analyze() with a base checkpoint', () => {
     const first = await runAnalysis({ adapters: [adapterOne], base: base(), cacheDir: dir, k: 4, seed: 3 });
     const firstQ = first.modules.find((m) => m.module === 'layers.0.q_proj')!.intruders!;
     expect(firstQ.base.decompositions).toBeGreaterThan(0);
+    // q_proj is tall (12×10): adapterTwo's intruders need the range projector, which adapterOne's
+    // did not, so the second run computes only that (once), and a third run computes nothing.
     const second = await runAnalysis({ adapters: [adapterTwo], base: base(), cacheDir: dir, k: 4, seed: 3 });
-    const q = second.modules.find((m) => m.module === 'layers.0.q_proj')!.intruders!;
+    const secondQ = second.modules.find((m) => m.module === 'layers.0.q_proj')!.intruders!;
+    expect(secondQ.base.fromCache).toBe(true);
+    expect((await readdir(dir)).filter((f) => f.endsWith('.range.safetensors')).length).toBeGreaterThan(0);
+    const third = await runAnalysis({ adapters: [adapterTwo], base: base(), cacheDir: dir, k: 4, seed: 3 });
+    const q = third.modules.find((m) => m.module === 'layers.0.q_proj')!.intruders!;
     expect(q.base.fromCache).toBe(true);
     expect(q.base.decompositions).toBe(0);
+    expect(q).toEqual({ ...secondQ, base: { ...secondQ.base, decompositions: 0 } });
     const uncached = await runAnalysis({ adapters: [adapterTwo], base: base(), cacheDir: null, k: 4, seed: 3, route: 'full' });
     expect(q.counts.map((x) => x.intruders)).toEqual(uncached.modules[0]!.intruders!.counts.map((x) => x.intruders));
   });
