@@ -12,6 +12,7 @@ import { throwIfAborted } from '../errors.ts';
 import { createRng } from '../util/rng.ts';
 import { columnsOf, dot, fromColumns, symmetricEigen } from './dense-kernels.ts';
 import { finishTriplets, type TopSingular, type TopSingularOptions } from './top-singular.ts';
+import { crossDots, subtractCombination } from '../linalg/vector-list-kernels.ts';
 
 export interface BlockTopSingularOptions extends TopSingularOptions {
   /** Block size (default max(k + 6, 16), at most the dimension). */
@@ -107,15 +108,20 @@ export async function blockTopSingular(op: LinearOperator, k: number, options: B
       for (const row of M) while (row.length < d) row.push(0);
       while (M.length < d) M.push(new Array<number>(d).fill(0));
     }
+    // The new rows and columns of ZᵀZ and QᵀZ, as blocked products of vector lists.
+    const nb = d - first;
+    const zzNew = crossDots(Z, zb, m); // d × nb
+    const qzOldNew = crossDots(Q.slice(first, d), Z.slice(0, first), m); // nb × first
+    const qzAllNew = crossDots(Q, zb, m); // d × nb
     for (let j = first; j < d; j++) {
       for (let i = 0; i <= j; i++) {
-        const zz = dot(Z[i]!, Z[j]!);
+        const zz = zzNew[i * nb + j - first]!;
         ZZ[i]![j] = zz;
         ZZ[j]![i] = zz;
       }
-      for (let i = 0; i < first; i++) QZ[j]![i] = dot(Q[j]!, Z[i]!);
+      for (let i = 0; i < first; i++) QZ[j]![i] = qzOldNew[(j - first) * first + i]!;
       for (let i = 0; i < d; i++) {
-        const v = dot(Q[i]!, Z[j]!);
+        const v = qzAllNew[i * nb + j - first]!;
         QZ[i]![j] = v;
         if (i >= first && i < j) {
           // Both entries of the new diagonal block are computed: keep the mean (symmetric).
@@ -178,12 +184,16 @@ export async function blockTopSingular(op: LinearOperator, k: number, options: B
     const prefixSettled =
       options.acceptPrefix === true && prefix >= Math.ceil(c / 2) && prefixes.length >= 3 && prefixes[prefixes.length - 3]! >= prefix;
     if (worst <= tol || stalled || prefixSettled || d + b > maxBasis || d >= m) break;
-    // Next block: the new products, orthogonalised against the basis.
+    // Next block: the new products, orthogonalised against the basis (two block classical
+    // Gram–Schmidt passes), then against each other in order.
     block = [];
-    for (const z of zb) {
+    const candidates = zb.map((z) => Float64Array.from(z));
+    for (let pass = 0; pass < 2; pass++) subtractCombination(candidates, Q, crossDots(Q, candidates, m), m);
+    for (let c = 0; c < candidates.length; c++) {
       if (Q.length >= m) break;
-      const w = Float64Array.from(z);
-      const nrm = orthogonalise(w, Q);
+      const z = zb[c]!;
+      const w = candidates[c]!;
+      const nrm = orthogonalise(w, block);
       const scaleRef = Math.sqrt(dot(z, z));
       if (nrm > 1e-10 * Math.max(scaleRef, 1e-300)) {
         for (let i = 0; i < m; i++) w[i] = w[i]! / nrm;

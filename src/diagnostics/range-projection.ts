@@ -77,32 +77,40 @@ export function computeRangeProjector(W0: Mat): RangeProjectorState | undefined 
   return { rows: m, cols: n, sigmaMinLower, normF, inverseFactor };
 }
 
-/** x ≈ G⁻¹·w for each column of w (n×t, row-major): L⁻ᵀ·(L⁻¹·w) with the packed f32 (L⁻¹)ᵀ. */
+/**
+ * x ≈ G⁻¹·w for each column of w (n×t, row-major): L⁻ᵀ·(L⁻¹·w) with the packed f32 (L⁻¹)ᵀ, all t
+ * columns per pass over the factor (it is read twice in all, whatever t is).
+ */
 function applyInverseGram(state: RangeProjectorState, w: Mat): Mat {
   const n = state.cols;
+  const t = w.cols;
   const X = state.inverseFactor;
-  const ws = columnsOf(w);
-  const out: Float64Array[] = [];
-  for (const wc of ws) {
-    // y = L⁻¹·w: y_i = Σ_{c≤i} X[c][i]·w_c, row by row of X.
-    const y = new Float64Array(n);
-    for (let c = 0; c < n; c++) {
-      const a = wc[c]!;
-      if (a === 0) continue;
-      const o = packedRow(c, n) - c;
-      for (let i = c; i < n; i++) y[i] = y[i]! + a * X[o + i]!;
+  // y = L⁻¹·w: y_i = Σ_{c≤i} X[c][i]·w_c, row by row of X (y row-major n×t, like w).
+  const y = new Float64Array(n * t);
+  const wc = new Float64Array(t);
+  for (let c = 0; c < n; c++) {
+    const o = packedRow(c, n) - c;
+    for (let v = 0; v < t; v++) wc[v] = w.data[c * t + v]!;
+    for (let i = c; i < n; i++) {
+      const f = X[o + i]!;
+      const yi = i * t;
+      for (let v = 0; v < t; v++) y[yi + v] = y[yi + v]! + wc[v]! * f;
     }
-    // x = L⁻ᵀ·y: x_c = Σ_{i≥c} X[c][i]·y_i.
-    const x = new Float64Array(n);
-    for (let c = 0; c < n; c++) {
-      const o = packedRow(c, n) - c;
-      let s = 0;
-      for (let i = c; i < n; i++) s += X[o + i]! * y[i]!;
-      x[c] = s;
-    }
-    out.push(x);
   }
-  return fromColumns(out, n);
+  // x = L⁻ᵀ·y: x_c = Σ_{i≥c} X[c][i]·y_i.
+  const x = new Float64Array(n * t);
+  const acc = new Float64Array(t);
+  for (let c = 0; c < n; c++) {
+    const o = packedRow(c, n) - c;
+    acc.fill(0);
+    for (let i = c; i < n; i++) {
+      const f = X[o + i]!;
+      const yi = i * t;
+      for (let v = 0; v < t; v++) acc[v] = acc[v]! + f * y[yi + v]!;
+    }
+    x.set(acc, c * t);
+  }
+  return { rows: n, cols: t, data: x };
 }
 
 export function rangeProjectorFrom(state: RangeProjectorState): RangeProjector {
