@@ -13,12 +13,12 @@
 // (--divide 1) takes ~15 min here, mostly numpy (run it under `nice`).
 // --backend: where W0 is kept for the iterative products (default: the automatic choice, as `awb analyze`).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { scanModuleIntruders, type ModuleIntruderResult } from '../../src/diagnostics/intruder-scan.ts';
-import { memoryBasisCache } from '../../src/diagnostics/base-basis.ts';
+import { diskBasisCache } from '../../src/diagnostics/base-basis.ts';
 import type { Mat } from '../../src/tensor/matrix.ts';
 import { TOOL_VERSION } from '../../src/version.ts';
 import { selectBackend } from '../../src/compute/select-backend.ts';
@@ -140,14 +140,21 @@ for (const mod of modules) {
   const W0 = readNpy(join(dir, `${mod.short}.W0.npy`));
   const B = readNpy(join(dir, `${mod.short}.B.npy`));
   const A = readNpy(join(dir, `${mod.short}.A.npy`));
-  const cache = memoryBasisCache();
-  const options = { k, epsilons, sweep: [], seed: 42, cache, baseKey: mod.short, backend };
+  // The on-disk cache `awb analyze` uses, in a folder of its own per module.
+  const cacheDir = mkdtempSync(join(tmpdir(), 'awb-bench-spectral-cache-'));
+  const options = { k, epsilons, sweep: [], seed: 42, cache: diskBasisCache(cacheDir), baseKey: mod.short, backend };
   const t0 = performance.now();
   const ours = await scanModuleIntruders(W0, B, A, mod.scale, options);
   const t1 = performance.now();
-  // Second adapter on the same base: the cached base spectrum answers the base side.
-  if (!values['skip-warm']) await scanModuleIntruders(W0, B, A, mod.scale, { ...options, seed: 43 });
+  // Second adapter on the same base, as a later `awb analyze` run sees it: the base weight read
+  // again (a new array, so no compact copies carry over) and the base spectrum and range
+  // projector read from the disk cache by a new cache object (nothing in memory).
+  if (!values['skip-warm']) {
+    const W0again: Mat = { ...W0, data: W0.data.slice() };
+    await scanModuleIntruders(W0again, B, A, mod.scale, { ...options, cache: diskBasisCache(cacheDir), seed: 43 });
+  }
   const t2 = performance.now();
+  rmSync(cacheDir, { recursive: true, force: true });
   const routes = ours.vectors.map((v) => v.route[0]).join('');
   console.log(
     `${mod.short.padEnd(10)} ${`${mod.m}×${mod.n}`.padEnd(11)} ours ${((t1 - t0) / 1000).toFixed(2)} s (warm ${((t2 - t1) / 1000).toFixed(2)} s), counts ${ours.counts.map((c) => c.intruders).join('/')}, routes ${routes}, basis ${ours.base.basisSize}${ours.base.fullSvd ? ' (full)' : ''}, tuned iterations ${ours.tunedIterations}, Lanczos steps ${ours.quadratureSteps}`,
@@ -190,7 +197,7 @@ function report(final: boolean): void {
     `counts identical to numpy: ${identical ? 'yes' : 'NO'}`,
     `numpy full-SVD route: ${numpyTotal.toFixed(2)} s (of which tuned SVDs ${numpyTunedOnly.toFixed(2)} s; process wall ${baselineWall.toFixed(1)} s)`,
     `ours, first adapter (base work included): ${oursTotal.toFixed(2)} s → ratio ${(numpyTotal / oursTotal).toFixed(2)}×`,
-    `ours, second adapter (base spectrum cached): ${warmTotal.toFixed(2)} s → ratio ${(numpyTotal / warmTotal).toFixed(2)}× vs the full route, ${(numpyTunedOnly / warmTotal).toFixed(2)}× vs numpy's tuned SVDs alone`,
+    `ours, second adapter (base spectrum and projector read from the disk cache, base weight read again): ${warmTotal.toFixed(2)} s → ratio ${(numpyTotal / warmTotal).toFixed(2)}× vs the full route, ${(numpyTunedOnly / warmTotal).toFixed(2)}× vs numpy's tuned SVDs alone`,
     `tuned vectors decided without a full SVD of W0: ${decidedWithoutFull}/${vectors} (${((100 * decidedWithoutFull) / Math.max(1, vectors)).toFixed(0)}%)`,
   ];
   if (final) for (const line of summary) console.log(line);

@@ -201,6 +201,15 @@ function transposeStore(W: Store, rows: number, cols: number): Store {
 /** Compact copies (and transposes) per source array, so repeated scans of one base reuse them. */
 const compactCache = new WeakMap<Float32Array | Float64Array, { W: Store; Wt?: Store }>();
 
+function compactEntry(data: Float32Array | Float64Array): { W: Store; Wt?: Store } {
+  let held = compactCache.get(data);
+  if (!held) {
+    held = { W: compactExact(data, true) };
+    compactCache.set(data, held);
+  }
+  return held;
+}
+
 /**
  * `data` is row-major rows×cols and must not change while the operator (or a later one built
  * on the same array) is used: its compact copy is kept per array. Held by reference when it
@@ -208,12 +217,7 @@ const compactCache = new WeakMap<Float32Array | Float64Array, { W: Store; Wt?: S
  */
 export function exactDenseOperator(rows: number, cols: number, data: Float32Array | Float64Array): LinearOperator {
   assertDataLength(rows, cols, data.length, 'exact dense operator');
-  let held = compactCache.get(data);
-  if (!held) {
-    held = { W: compactExact(data, true) };
-    compactCache.set(data, held);
-  }
-  const entry = held;
+  const entry = compactEntry(data);
   const W = entry.W;
   return {
     rows,
@@ -316,13 +320,17 @@ const GRAM_OWN_SHARE = 0.5;
 /**
  * The lower triangle (diagonal included; entries above it are unspecified) of WᵀW (cols×cols,
  * f64) of a row-major rows×cols matrix: half the work of the full product, and what a Cholesky
- * factorisation reads. Wᵀ is transposed once into shared memory; the rows of G are split by work
- * between the calling thread and the split helper (row i costs i + 1 dot products).
+ * factorisation reads. Wᵀ is transposed once into shared memory (kept with the exact operator's
+ * copies of the same array); the rows of G are split by work between the calling thread and the
+ * split helper (row i costs i + 1 dot products).
  */
 export function exactGramLower(rows: number, cols: number, data: Float32Array | Float64Array): Float64Array {
   assertDataLength(rows, cols, data.length, 'exact Gram matrix');
   const n = cols;
-  const Wt = transposeStore(compactExact(data, true), rows, cols);
+  // The operator's cached compact transpose when there is one (a scan builds both on one array).
+  const entry = compactEntry(data);
+  entry.Wt ??= transposeStore(entry.W, rows, cols);
+  const Wt = entry.Wt;
   const G = new Float64Array(new SharedArrayBuffer(n * n * 8));
   const split = Math.min(n, 4 * Math.round((n * Math.sqrt(GRAM_OWN_SHARE)) / 4));
   const big = rows * n * n >= 2 * SPLIT_MIN_WORK && split < n;
