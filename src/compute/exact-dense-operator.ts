@@ -17,23 +17,53 @@ import { defineSplitKernel, isShared, runSplit } from './split-helper.ts';
 type Store = Float32Array | Float64Array;
 
 /**
+ * Idle shared buffers of released operators (releaseExactCopies), by byte length, for the next
+ * operator of the same shape: a scan per module of one model sees the same few shapes again and
+ * again, and on this VM first-touching fresh memory costs 3–5 ms per MB (a 4096×11008 base: two
+ * 180 MB copies, ≈ 1.5 s per scan), more than filling it.
+ */
+const POOL_MAX_BYTES = 1024 * 1024 * 1024;
+const pool = new Map<number, SharedArrayBuffer[]>();
+let pooledBytes = 0;
+
+function takeShared(bytes: number): SharedArrayBuffer {
+  const hit = pool.get(bytes)?.pop();
+  if (hit) {
+    pooledBytes -= bytes;
+    return hit;
+  }
+  return new SharedArrayBuffer(bytes);
+}
+
+function giveBack(buffer: ArrayBufferLike): void {
+  if (!(buffer instanceof SharedArrayBuffer) || pooledBytes + buffer.byteLength > POOL_MAX_BYTES) return;
+  const list = pool.get(buffer.byteLength) ?? [];
+  list.push(buffer);
+  pool.set(buffer.byteLength, list);
+  pooledBytes += buffer.byteLength;
+}
+
+/**
  * f32 copy of `data` when every entry is exactly representable, else `data` itself. With `shared`,
  * the copy lives in shared memory (an f32 input not already shared is copied there too).
  */
 export function compactExact(data: Float32Array | Float64Array, shared = false): Store {
   if (data instanceof Float32Array) return shared && !isShared(data) ? sharedCopy(data) : data;
-  const f32 = shared ? new Float32Array(new SharedArrayBuffer(data.length * 4)) : new Float32Array(data.length);
+  const f32 = shared ? new Float32Array(takeShared(data.length * 4)) : new Float32Array(data.length);
   for (let i = 0; i < data.length; i++) {
     const x = data[i]!;
     const y = Math.fround(x);
-    if (y !== x && !(x !== x)) return data;
+    if (y !== x && !(x !== x)) {
+      if (shared) giveBack(f32.buffer);
+      return data;
+    }
     f32[i] = y;
   }
   return f32;
 }
 
 function sharedCopy(x: Float32Array): Float32Array {
-  const out = new Float32Array(new SharedArrayBuffer(x.length * 4));
+  const out = new Float32Array(takeShared(x.length * 4));
   out.set(x);
   return out;
 }
@@ -181,7 +211,7 @@ export function transposeOf(m: Mat): Float64Array {
 function transposeStore(W: Store, rows: number, cols: number): Store {
   const shared = isShared(W);
   const bytes = rows * cols * (W instanceof Float32Array ? 4 : 8);
-  const buffer = shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+  const buffer = shared ? takeShared(bytes) : new ArrayBuffer(bytes);
   const out = W instanceof Float32Array ? new Float32Array(buffer) : new Float64Array(buffer);
   const tile = 32;
   for (let i0 = 0; i0 < rows; i0 += tile) {
@@ -200,6 +230,18 @@ function transposeStore(W: Store, rows: number, cols: number): Store {
 
 /** Compact copies (and transposes) per source array, so repeated scans of one base reuse them. */
 const compactCache = new WeakMap<Float32Array | Float64Array, { W: Store; Wt?: Store }>();
+
+/**
+ * Drops the compact copies kept for `data` and keeps their memory for the next operator of the same
+ * size. Call it when no operator built on `data` (nor a Gram of it) is used any more.
+ */
+export function releaseExactCopies(data: Float32Array | Float64Array): void {
+  const held = compactCache.get(data);
+  if (!held) return;
+  compactCache.delete(data);
+  if (held.W !== data) giveBack(held.W.buffer);
+  if (held.Wt) giveBack(held.Wt.buffer);
+}
 
 function compactEntry(data: Float32Array | Float64Array): { W: Store; Wt?: Store } {
   let held = compactCache.get(data);

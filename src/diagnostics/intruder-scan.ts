@@ -10,7 +10,7 @@ import { createDenseOperator } from '../compute/dense-operator.ts';
 import { lowRankOperator } from '../compute/low-rank-operator.ts';
 import { sumOperator } from '../compute/sum-operator.ts';
 import { createTsBackend } from '../compute/ts-backend.ts';
-import { exactDenseOperator } from '../compute/exact-dense-operator.ts';
+import { exactDenseOperator, releaseExactCopies } from '../compute/exact-dense-operator.ts';
 import { fullBasis, partialBasis, type BaseBasis, type BaseProducts, type BasisCache } from './base-basis.ts';
 import { cosineBounds, decide, type CosineBounds } from './certified-decision.ts';
 import { topSingular } from './top-singular.ts';
@@ -100,6 +100,7 @@ export async function scanModuleIntruders(W0: Mat, B: Mat, A: Mat, scale: number
     return await scan(W0, B, A, scale, options, products);
   } finally {
     fast.dispose();
+    releaseExactCopies(W0.data);
   }
 }
 

@@ -7,7 +7,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exactDenseOperator, exactGramLower } from '../../../src/compute/exact-dense-operator.ts';
+import { exactDenseOperator, exactGramLower, releaseExactCopies } from '../../../src/compute/exact-dense-operator.ts';
 import { splitHelperStats, stopSplitHelper } from '../../../src/compute/split-helper.ts';
 import { choleskyInPlace, inverseFactorTranspose } from '../../../src/diagnostics/cholesky-inverse.ts';
 import { computeRangeProjector } from '../../../src/diagnostics/range-projection.ts';
@@ -126,6 +126,27 @@ describe('split certificate kernels', () => {
       for (let k = j; k <= i; k++) e += L[i * n + k]! * X[j * n + k]!;
       expect(Math.abs(e - (i === j ? 1 : 0))).toBeLessThan(1e-12);
     }
+  });
+
+  it('an operator built after another was released reuses its memory and still computes its own product', async () => {
+    const first = randomF32Mat(300, 200, 11);
+    const second = randomF32Mat(300, 200, 12);
+    const X = randomF32Mat(200, 3, 13);
+    const Y = randomF32Mat(300, 3, 14);
+    const op1 = exactDenseOperator(first.rows, first.cols, first.data);
+    await op1.applyTranspose(Y); // builds the transposed copy too
+    releaseExactCopies(first.data);
+    const op2 = exactDenseOperator(second.rows, second.cols, second.data);
+    const got = await op2.apply(X);
+    const gotT = await op2.applyTranspose(Y);
+    const want = tsGemm(second, X);
+    const wantT = tsGemm(second, Y, true, false);
+    got.data.forEach((v, i) => expect(Math.abs(v - want.data[i]!)).toBeLessThan(1e-10));
+    gotT.data.forEach((v, i) => expect(Math.abs(v - wantT.data[i]!)).toBeLessThan(1e-10));
+    // The released array gets fresh copies again, not the reused ones.
+    const again = await exactDenseOperator(first.rows, first.cols, first.data).apply(X);
+    const wantFirst = tsGemm(first, X);
+    again.data.forEach((v, i) => expect(Math.abs(v - wantFirst.data[i]!)).toBeLessThan(1e-10));
   });
 
   it('refuses a singular Gram matrix (a zero pivot) instead of returning a factor', () => {
