@@ -206,9 +206,9 @@ function report(final: boolean): void {
   const md = [
     '# Spectral diagnostics benchmark (intruder dimensions)',
     '',
-    `Run: \`nice -n 10 node bin/run-ts.js bench/spectral/intruder-llama-layer.ts --divide ${manifest.divide} --dir DIR --modules ${[...wanted].join(',')} --write-results\`` +
+    `Run: \`node bin/run-ts.js bench/spectral/intruder-llama-layer.ts --divide ${manifest.divide} --dir DIR --modules ${[...wanted].join(',')} --write-results\`` +
       (final ? '' : ` — **partial: ${rows.length} of ${modules.length} modules done (${done})**`),
-    `Machine: ${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}), shared with other jobs; Node ${process.version}; numpy ${numpyVersion}; ${TOOL_VERSION}.`,
+    `Machine: ${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}); Node ${process.version}; numpy ${numpyVersion}; ${TOOL_VERSION}.`,
     `Layer: Llama-2-7B shapes divided by ${manifest.divide}; base W0 = U·diag(σ)·Vᵀ with σ_i = 0.3 + 2.3·(1 − i/p) + 8·0.7^i; adapter rank ${manifest.rank}, scale 4; k = ${k}, ε = ${epsilons.join(', ')}, seed 42.`,
     "Baseline: bench/baselines/intruder_full_svd.py — numpy (LAPACK) thin SVD of W0 and of W0 + s·B·A, max |cos| over all base vectors (the paper's code path), run right after ours on each module, on the same float32 matrices (both sides compute in float64).",
     'Ours: src/diagnostics/intruder-scan.ts — top-k of W0 + s·B·A by block Krylov on the operator (no dense W_ft), base side decided by the certified partial basis, then the Christoffel/Gauss-quadrature bound (tall modules: on the projection onto range(W0)), full SVD only for what stays undecided.',
