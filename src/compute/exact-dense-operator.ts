@@ -18,13 +18,24 @@ type Store = Float32Array | Float64Array;
 
 /**
  * Idle shared buffers of released operators (releaseExactCopies), by byte length, for the next
- * operator of the same shape: a scan per module of one model sees the same few shapes again and
- * again, and on this VM first-touching fresh memory costs 3–5 ms per MB (a 4096×11008 base: two
+ * operator of the same shape within one analysis (drainExactPool empties it): a scan per module of
+ * one model sees the same few shapes again and again, and on this VM first-touching fresh memory costs 3–5 ms per MB (a 4096×11008 base: two
  * 180 MB copies, ≈ 1.5 s per scan), more than filling it.
  */
 const POOL_MAX_BYTES = 1024 * 1024 * 1024;
 const pool = new Map<number, SharedArrayBuffer[]>();
 let pooledBytes = 0;
+
+/** Lets the idle buffers go (an analysis calls this when it ends: a long-lived server must not hold them). */
+/** Bytes held idle in the pool (tests, diagnostics). */
+export function exactPoolBytes(): number {
+  return pooledBytes;
+}
+
+export function drainExactPool(): void {
+  pool.clear();
+  pooledBytes = 0;
+}
 
 function takeShared(bytes: number): SharedArrayBuffer {
   const hit = pool.get(bytes)?.pop();

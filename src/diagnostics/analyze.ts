@@ -40,6 +40,7 @@ import { moduleOverlap } from './adapter-overlap.ts';
 import { projectUnits } from './unit-projection.ts';
 import { factoredInner } from './factored-inner.ts';
 import { splitHelperDescription } from '../compute/split-helper.ts';
+import { drainExactPool } from '../compute/exact-dense-operator.ts';
 
 /**
  * The compute line every report states: the backend that holds W0 and runs the iterative
@@ -323,6 +324,7 @@ export async function* analyze(options: AnalyzeOptions): AsyncGenerator<AnalyzeE
     yield { type: 'done', report };
     return report;
   } finally {
+    drainExactPool();
     if (ownsBase) await base?.close();
     for (const a of owned) await a.close();
   }

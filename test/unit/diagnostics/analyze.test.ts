@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runAnalysis, analyze, type AnalyzeEvent } from '../../../src/diagnostics/index.ts';
 import { defaultBackend } from '../../../src/compute/default-backend.ts';
+import { exactPoolBytes } from '../../../src/compute/exact-dense-operator.ts';
 import { scanModuleIntruders } from '../../../src/diagnostics/intruder-scan.ts';
 import { memoryBasisCache } from '../../../src/diagnostics/base-basis.ts';
 import { validateReport } from '../../../src/report/schema.ts';
@@ -97,6 +98,7 @@ describe('analyze() with a base checkpoint', () => {
     const q = third.modules.find((m) => m.module === 'layers.0.q_proj')!.intruders!;
     expect(q.base.fromCache).toBe(true);
     expect(q.base.decompositions).toBe(0);
+    expect(exactPoolBytes()).toBe(0); // an analysis lets its pooled operator copies go when it ends
     expect(q).toEqual({ ...secondQ, base: { ...secondQ.base, decompositions: 0 } });
     const uncached = await runAnalysis({ adapters: [adapterTwo], base: base(), cacheDir: null, k: 4, seed: 3, route: 'full' });
     expect(q.counts.map((x) => x.intruders)).toEqual(uncached.modules[0]!.intruders!.counts.map((x) => x.intruders));

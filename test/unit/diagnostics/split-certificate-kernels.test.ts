@@ -7,7 +7,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exactDenseOperator, exactGramLower, releaseExactCopies } from '../../../src/compute/exact-dense-operator.ts';
+import { drainExactPool, exactDenseOperator, exactGramLower, exactPoolBytes, releaseExactCopies } from '../../../src/compute/exact-dense-operator.ts';
 import { splitHelperStats, stopSplitHelper } from '../../../src/compute/split-helper.ts';
 import { choleskyInPlace, inverseFactorTranspose } from '../../../src/diagnostics/cholesky-inverse.ts';
 import { computeRangeProjector } from '../../../src/diagnostics/range-projection.ts';
@@ -135,7 +135,9 @@ describe('split certificate kernels', () => {
     const Y = randomF32Mat(300, 3, 14);
     const op1 = exactDenseOperator(first.rows, first.cols, first.data);
     await op1.applyTranspose(Y); // builds the transposed copy too
+    drainExactPool();
     releaseExactCopies(first.data);
+    expect(exactPoolBytes()).toBe(2 * 300 * 200 * 4); // the f32 copy and its transpose
     const op2 = exactDenseOperator(second.rows, second.cols, second.data);
     const got = await op2.apply(X);
     const gotT = await op2.applyTranspose(Y);
@@ -147,6 +149,8 @@ describe('split certificate kernels', () => {
     const again = await exactDenseOperator(first.rows, first.cols, first.data).apply(X);
     const wantFirst = tsGemm(first, X);
     again.data.forEach((v, i) => expect(Math.abs(v - wantFirst.data[i]!)).toBeLessThan(1e-10));
+    drainExactPool();
+    expect(exactPoolBytes()).toBe(0);
   });
 
   it('refuses a singular Gram matrix (a zero pivot) instead of returning a factor', () => {
