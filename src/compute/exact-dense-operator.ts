@@ -13,44 +13,68 @@ import type { LinearOperator } from '../linalg/operator.ts';
 import type { Mat } from '../tensor/matrix.ts';
 import { assertDataLength, assertOperandRows } from './validate-shapes.ts';
 import { defineSplitKernel, isShared, runSplit } from './split-helper.ts';
+import { memoryOf, newWasmBuffer, productScratchBytes, wasmGramLower, wasmMemoryBytes, wasmRowDotProduct } from './wasm-kernels.ts';
 
 type Store = Float32Array | Float64Array;
 
 /**
  * Idle shared buffers of released operators (releaseExactCopies), by byte length, for the next
  * operator of the same shape within one analysis (drainExactPool empties it): a scan per module of
- * one model sees the same few shapes again and again, and on this VM first-touching fresh memory costs 3–5 ms per MB (a 4096×11008 base: two
- * 180 MB copies, ≈ 1.5 s per scan), more than filling it.
+ * one model sees the same few shapes again and again, and on this VM first-touching fresh memory
+ * costs 3–5 ms per MB (a 4096×11008 base: two 180 MB copies, ≈ 1.5 s per scan), more than filling it.
+ * Plain shared buffers and wasm memories (wasm-kernels.ts) are kept apart.
  */
 const POOL_MAX_BYTES = 1024 * 1024 * 1024;
-const pool = new Map<number, SharedArrayBuffer[]>();
+const pool = new Map<string, SharedArrayBuffer[]>();
 let pooledBytes = 0;
 
-/** Lets the idle buffers go (an analysis calls this when it ends: a long-lived server must not hold them). */
 /** Bytes held idle in the pool (tests, diagnostics). */
 export function exactPoolBytes(): number {
   return pooledBytes;
 }
 
+/** Lets the idle buffers go (an analysis calls this when it ends: a long-lived server must not hold them). */
 export function drainExactPool(): void {
   pool.clear();
   pooledBytes = 0;
 }
 
-function takeShared(bytes: number): SharedArrayBuffer {
-  const hit = pool.get(bytes)?.pop();
-  if (hit) {
-    pooledBytes -= bytes;
-    return hit;
-  }
-  return new SharedArrayBuffer(bytes);
+function fromPool(key: string, bytes: number): SharedArrayBuffer | undefined {
+  const hit = pool.get(key)?.pop();
+  if (hit) pooledBytes -= bytes;
+  return hit;
 }
 
-function giveBack(buffer: ArrayBufferLike): void {
-  if (!(buffer instanceof SharedArrayBuffer) || pooledBytes + buffer.byteLength > POOL_MAX_BYTES) return;
-  const list = pool.get(buffer.byteLength) ?? [];
+function takeShared(bytes: number): SharedArrayBuffer {
+  return fromPool(`plain:${bytes}`, bytes) ?? new SharedArrayBuffer(bytes);
+}
+
+/** A wasm memory of `total` bytes (a whole number of pages), pooled or new; undefined without wasm. */
+function takeWasm(total: number): SharedArrayBuffer | undefined {
+  return fromPool(`wasm:${total}`, total) ?? newWasmBuffer(total);
+}
+
+/**
+ * f32 storage for a rows×cols matrix: at the start of a wasm memory with the product scratch after
+ * it where the host allows, else a plain shared buffer.
+ */
+function takeF32(rows: number, cols: number): Float32Array {
+  const total = wasmMemoryBytes(rows * cols * 4 + productScratchBytes(rows, cols));
+  const wasm = total === undefined ? undefined : takeWasm(total);
+  return wasm ? new Float32Array(wasm, 0, rows * cols) : new Float32Array(takeShared(rows * cols * 4));
+}
+
+function giveBack(view: ArrayBufferView): void {
+  const buffer = view.buffer;
+  if (!(buffer instanceof SharedArrayBuffer) || view.byteOffset !== 0) return;
+  const wasm = memoryOf(view) !== undefined;
+  // Only whole buffers of our own, or whole wasm memories.
+  if (!wasm && view.byteLength !== buffer.byteLength) return;
+  if (pooledBytes + buffer.byteLength > POOL_MAX_BYTES) return;
+  const key = `${wasm ? 'wasm' : 'plain'}:${buffer.byteLength}`;
+  const list = pool.get(key) ?? [];
   list.push(buffer);
-  pool.set(buffer.byteLength, list);
+  pool.set(key, list);
   pooledBytes += buffer.byteLength;
 }
 
@@ -58,14 +82,14 @@ function giveBack(buffer: ArrayBufferLike): void {
  * f32 copy of `data` when every entry is exactly representable, else `data` itself. With `shared`,
  * the copy lives in shared memory (an f32 input not already shared is copied there too).
  */
-export function compactExact(data: Float32Array | Float64Array, shared = false): Store {
-  if (data instanceof Float32Array) return shared && !isShared(data) ? sharedCopy(data) : data;
-  const f32 = shared ? new Float32Array(takeShared(data.length * 4)) : new Float32Array(data.length);
+export function compactExact(data: Float32Array | Float64Array, shared = false, shape?: { readonly rows: number; readonly cols: number }): Store {
+  if (data instanceof Float32Array) return shared && !isShared(data) ? sharedCopy(data, shape) : data;
+  const f32 = shared ? sharedF32(data.length, shape) : new Float32Array(data.length);
   for (let i = 0; i < data.length; i++) {
     const x = data[i]!;
     const y = Math.fround(x);
     if (y !== x && !(x !== x)) {
-      if (shared) giveBack(f32.buffer);
+      if (shared) giveBack(f32);
       return data;
     }
     f32[i] = y;
@@ -73,8 +97,13 @@ export function compactExact(data: Float32Array | Float64Array, shared = false):
   return f32;
 }
 
-function sharedCopy(x: Float32Array): Float32Array {
-  const out = new Float32Array(takeShared(x.length * 4));
+/** Shared f32 storage; with a shape, in a wasm memory with the product scratch where possible. */
+function sharedF32(length: number, shape?: { readonly rows: number; readonly cols: number }): Float32Array {
+  return shape ? takeF32(shape.rows, shape.cols) : new Float32Array(takeShared(length * 4));
+}
+
+function sharedCopy(x: Float32Array, shape?: { readonly rows: number; readonly cols: number }): Float32Array {
+  const out = sharedF32(x.length, shape);
   out.set(x);
   return out;
 }
@@ -190,6 +219,10 @@ defineSplitKernel('exact.rowDot', `(${rowDotProductRows.toString()})`);
  * lives in shared memory and the product is large, the last rows go to the split helper.
  */
 export function rowDotProduct(W: Store, rows: number, cols: number, Xt: Float64Array, b: number, lowerOnly = false): Float64Array {
+  if (!lowerOnly && W instanceof Float32Array && memoryOf(W)) {
+    const Y = wasmRowDotProduct(W, rows, cols, Xt, b);
+    if (Y) return Y;
+  }
   const work = rows * cols * b;
   if (work < SPLIT_MIN_WORK || !isShared(W) || rows < 4) {
     const Y = new Float64Array(rows * b);
@@ -221,9 +254,20 @@ export function transposeOf(m: Mat): Float64Array {
 
 function transposeStore(W: Store, rows: number, cols: number): Store {
   const shared = isShared(W);
-  const bytes = rows * cols * (W instanceof Float32Array ? 4 : 8);
-  const buffer = shared ? takeShared(bytes) : new ArrayBuffer(bytes);
-  const out = W instanceof Float32Array ? new Float32Array(buffer) : new Float64Array(buffer);
+  let out: Store;
+  if (W instanceof Float32Array && shared) {
+    out = takeF32(cols, rows);
+  } else {
+    const bytes = rows * cols * (W instanceof Float32Array ? 4 : 8);
+    const buffer = shared ? takeShared(bytes) : new ArrayBuffer(bytes);
+    out = W instanceof Float32Array ? new Float32Array(buffer) : new Float64Array(buffer);
+  }
+  transposeInto(out, W, rows, cols);
+  return out;
+}
+
+/** out (cols×rows, row-major) = Wᵀ for W rows×cols, in 32×32 tiles. */
+function transposeInto(out: Store, W: Store, rows: number, cols: number): void {
   const tile = 32;
   for (let i0 = 0; i0 < rows; i0 += tile) {
     const i1 = Math.min(rows, i0 + tile);
@@ -236,7 +280,6 @@ function transposeStore(W: Store, rows: number, cols: number): Store {
       }
     }
   }
-  return out;
 }
 
 /** Compact copies (and transposes) per source array, so repeated scans of one base reuse them. */
@@ -250,14 +293,14 @@ export function releaseExactCopies(data: Float32Array | Float64Array): void {
   const held = compactCache.get(data);
   if (!held) return;
   compactCache.delete(data);
-  if (held.W !== data) giveBack(held.W.buffer);
-  if (held.Wt) giveBack(held.Wt.buffer);
+  if (held.W !== data) giveBack(held.W);
+  if (held.Wt) giveBack(held.Wt);
 }
 
-function compactEntry(data: Float32Array | Float64Array): { W: Store; Wt?: Store } {
+function compactEntry(data: Float32Array | Float64Array, rows: number, cols: number): { W: Store; Wt?: Store } {
   let held = compactCache.get(data);
   if (!held) {
-    held = { W: compactExact(data, true) };
+    held = { W: compactExact(data, true, { rows, cols }) };
     compactCache.set(data, held);
   }
   return held;
@@ -270,7 +313,7 @@ function compactEntry(data: Float32Array | Float64Array): { W: Store; Wt?: Store
  */
 export function exactDenseOperator(rows: number, cols: number, data: Float32Array | Float64Array): LinearOperator {
   assertDataLength(rows, cols, data.length, 'exact dense operator');
-  const entry = compactEntry(data);
+  const entry = compactEntry(data, rows, cols);
   const W = entry.W;
   return {
     rows,
@@ -372,16 +415,29 @@ const GRAM_OWN_SHARE = 0.5;
 
 /**
  * The lower triangle (diagonal included; entries above it are unspecified) of WᵀW (cols×cols,
- * f64) of a row-major rows×cols matrix: half the work of the full product, and what a Cholesky
+ * f64) of a row-major rows×cols matrix (in a wasm memory where possible, with `reserveAfter` free
+ * bytes after it, see cholesky-inverse.ts): half the work of the full product, and what a Cholesky
  * factorisation reads. Wᵀ is transposed once into shared memory (kept with the exact operator's
  * copies of the same array); the rows of G are split by work between the calling thread and the
  * split helper (row i costs i + 1 dot products).
  */
-export function exactGramLower(rows: number, cols: number, data: Float32Array | Float64Array): Float64Array {
+export function exactGramLower(rows: number, cols: number, data: Float32Array | Float64Array, reserveAfter = 0): Float64Array {
   assertDataLength(rows, cols, data.length, 'exact Gram matrix');
   const n = cols;
   // The operator's cached compact transpose when there is one (a scan builds both on one array).
-  const entry = compactEntry(data);
+  const entry = compactEntry(data, rows, cols);
+  const W = entry.W;
+  if (W instanceof Float32Array) {
+    // WebAssembly SIMD where the host and the shape allow (wasm-gram.ts); its Wᵀ, written into
+    // the wasm memory, then serves as the operator's transposed copy.
+    const previous = entry.Wt;
+    const wasm = wasmGramLower(rows, cols, (Wt) => (previous ? Wt.set(previous) : transposeInto(Wt, W, rows, cols)), takeWasm, reserveAfter);
+    if (wasm) {
+      if (previous) giveBack(previous);
+      entry.Wt = wasm.Wt;
+      return wasm.G;
+    }
+  }
   entry.Wt ??= transposeStore(entry.W, rows, cols);
   const Wt = entry.Wt;
   const G = new Float64Array(new SharedArrayBuffer(n * n * 8));

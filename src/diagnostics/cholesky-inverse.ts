@@ -2,9 +2,12 @@
 // projection of tall base weights (range-projection.ts). Both are split between the calling thread
 // and the split helper (src/compute/split-helper.ts) along boundaries that leave every entry's sum
 // unchanged (rows of a panel update; independent columns of the inverse), so the results are the
-// same bits with or without the helper.
+// same bits with or without the helper. When the Gram matrix lives in a wasm memory (the WebAssembly
+// Gram, n a multiple of 4), both run the WebAssembly SIMD kernels of src/compute/wasm/exact-kernels.wat
+// on it (the inverse in the room reserved after it); otherwise the JS kernels below.
 import { defineSplitKernel, runSplit } from '../compute/split-helper.ts';
 import { SPLIT_MIN_WORK } from '../compute/exact-dense-operator.ts';
+import { choleskyPanelWasmRows, exactKernelsModule, inverseColumnsWasm, memoryOf } from '../compute/wasm-kernels.ts';
 
 const EPS = 2 ** -52;
 
@@ -115,20 +118,34 @@ defineSplitKernel('cholesky.inverse', `(${inverseFactorColumns.toString()})`);
  */
 export function choleskyInPlace(L: Float64Array, n: number, trace: number): boolean {
   const pivotFloor = n * EPS * trace;
+  const wasm = wasmFor(L, n, 0);
   for (let j = 0; j < n; j += 4) {
     const w = Math.min(4, n - j);
     const rows = n - j;
     const work = rows * j * w;
     const split = j + 4 * Math.ceil(rows / 8);
     const big = work >= SPLIT_MIN_WORK && split < n;
-    runSplit(
-      'cholesky.panel',
-      big ? [L, n, j, split, n] : undefined,
-      () => choleskyPanelRows(L, n, j, j, big ? split : n),
-      () => {
-        if (big) choleskyPanelRows(L, n, j, split, n);
-      },
-    );
+    if (wasm) {
+      const { memory, module } = wasm;
+      const l = L.byteOffset;
+      runSplit(
+        'wasm.choleskyPanel',
+        big ? [memory, module, l, n, j, split, n] : undefined,
+        () => choleskyPanelWasmRows(memory, module, l, n, j, j, big ? split : n),
+        () => {
+          if (big) choleskyPanelWasmRows(memory, module, l, n, j, split, n);
+        },
+      );
+    } else {
+      runSplit(
+        'cholesky.panel',
+        big ? [L, n, j, split, n] : undefined,
+        () => choleskyPanelRows(L, n, j, j, big ? split : n),
+        () => {
+          if (big) choleskyPanelRows(L, n, j, split, n);
+        },
+      );
+    }
     // The panel's diagonal block, then the rows below it (O(n·16) per panel).
     for (let q = 0; q < w; q++) {
       const cq = j + q;
@@ -150,7 +167,35 @@ export function choleskyInPlace(L: Float64Array, n: number, trace: number): bool
 }
 
 /** X = (L⁻¹)ᵀ (n×n, upper triangular, row-major) of a lower-triangular f64 factor in shared memory. */
+/** The wasm memory and kernels for L when L lives in one (n % 4 = 0) with `after` free bytes after it. */
+function wasmFor(L: Float64Array, n: number, after: number): { memory: WebAssembly.Memory; module: WebAssembly.Module } | undefined {
+  const memory = memoryOf(L);
+  const module = exactKernelsModule();
+  if (!memory || !module || n % 4 !== 0 || L.byteOffset % 8 !== 0) return undefined;
+  if (L.byteOffset + n * n * 8 + after > memory.buffer.byteLength) return undefined;
+  return { memory, module };
+}
+
 export function inverseFactorTranspose(L: Float64Array, n: number): Float64Array {
+  const wasm = wasmFor(L, n, n * n * 8);
+  if (wasm) {
+    const { memory, module } = wasm;
+    const x = L.byteOffset + n * n * 8;
+    const X = new Float64Array(memory.buffer, x, n * n);
+    X.fill(0); // the memory may come from the pool
+    const split = Math.min(n, 4 * Math.round((n * (1 - 2 ** (-1 / 3))) / 4));
+    const big = (n * n * n) / 6 >= 2 * SPLIT_MIN_WORK && split > 0 && split < n;
+    const l = L.byteOffset;
+    runSplit(
+      'wasm.inverseColumns',
+      big ? [memory, module, x, l, n, split, n] : undefined,
+      () => inverseColumnsWasm(memory, module, x, l, n, 0, big ? split : n),
+      () => {
+        if (big) inverseColumnsWasm(memory, module, x, l, n, split, n);
+      },
+    );
+    return X;
+  }
   const X = new Float64Array(new SharedArrayBuffer(n * n * 8));
   // Column c costs ≈ (n − c)²/2: the first n·(1 − 2^(−1/3)) columns are half the work.
   const split = Math.min(n, 4 * Math.round((n * (1 - 2 ** (-1 / 3))) / 4));

@@ -58,7 +58,8 @@ function packedRow(c: number, n: number): number {
 export function computeRangeProjector(W0: Mat): RangeProjectorState | undefined {
   const { rows: m, cols: n } = W0;
   if (m <= n || n === 0) return undefined;
-  const L = exactGramLower(m, n, W0.data); // lower triangle of G, overwritten by its Cholesky factor
+  // Lower triangle of G, overwritten by its Cholesky factor; room after it for the inverse factor.
+  const L = exactGramLower(m, n, W0.data, n * n * 8);
   let frob2 = 0;
   for (let i = 0; i < n; i++) frob2 += L[i * n + i]!; // trace(G) = ‖W0‖_F²
   if (!choleskyInPlace(L, n, frob2)) return undefined;

@@ -1,0 +1,318 @@
+;; The exact (f64) products of the diagnostics' certificates with an f32-stored weight, and the
+;; tall-base certificate's Cholesky factor and its inverse, in WebAssembly SIMD: f32 entries widened
+;; to f64 (exact), f64x2 multiply-adds, 2×4 register blocks;
+;; each pair of accumulator lanes holds the sums over even and odd k, added when the range ends.
+;; src/compute/wasm-kernels.ts drives them. Build: node scripts/build-wasm-kernels.mjs (wabt),
+;; which writes exact-kernels-bytes.ts next to this file; a test checks the two agree.
+;;
+;; gramLower(wt, n, m, from, to, g, kstart, kstop): for rows i in [from, to) (step 2) and column
+;;   blocks j in [0, i + 2) (step 4), G[i][j..j+3] and G[i+1][j..j+3] += Σ_{kstart ≤ k < kstop}
+;;   Wt[i][k]·Wt[j][k]; Wt f32 n×m, G f64 n×n (byte offsets). Needs n % 4 = 0, even from, kstart,
+;;   kstop.
+;; rowDot(w, rows, cols, xt, b, y, from, to): Y[i][j] = Σ_k W[i][k]·Xt[j][k] for rows i in
+;;   [from, to) (step 2; an odd last row alone) and j in [0, b) (step 4); W f32 rows×cols, Xt f64
+;;   b×cols, Y f64 rows×b. Needs b % 4 = 0, even cols and from.
+;; choleskyPanel, inverseColumns: the Cholesky factor's panel update and the columns of its
+;;   inverse (src/diagnostics/cholesky-inverse.ts has the JS versions and the algorithm).
+(module
+  (import "env" "memory" (memory 1 65536 shared))
+  (func (export "gramLower") (param $wt i32) (param $n i32) (param $m i32) (param $from i32) (param $to i32) (param $g i32) (param $kstart i32) (param $kstop i32)
+    (local $k0 i32) (local $k1 i32) (local $i i32) (local $j i32) (local $jend i32)
+    (local $p0 i32) (local $p1 i32) (local $q0 i32) (local $q1 i32) (local $q2 i32) (local $q3 i32) (local $pend i32)
+    (local $rowbytes i32) (local $o i32)
+    (local $x0 v128) (local $x1 v128) (local $y v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
+    (local.set $rowbytes (i32.shl (local.get $m) (i32.const 2)))
+    (local.set $k0 (local.get $kstart))
+    (block $kdone
+      (loop $kloop
+        (br_if $kdone (i32.ge_u (local.get $k0) (local.get $kstop)))
+        (local.set $k1 (local.get $kstop))
+        (if (i32.gt_u (local.get $k1) (local.get $m)) (then (local.set $k1 (local.get $m))))
+        (local.set $i (local.get $from))
+        (block $idone
+          (loop $iloop
+            (br_if $idone (i32.ge_u (local.get $i) (local.get $to)))
+            (local.set $jend (i32.add (local.get $i) (i32.const 2)))
+            (local.set $j (i32.const 0))
+            (block $jdone
+              (loop $jloop
+                (br_if $jdone (i32.ge_u (local.get $j) (local.get $jend)))
+                ;; byte pointers at k0
+                (local.set $p0 (i32.add (local.get $wt) (i32.add (i32.mul (local.get $i) (local.get $rowbytes)) (i32.shl (local.get $k0) (i32.const 2)))))
+                (local.set $p1 (i32.add (local.get $p0) (local.get $rowbytes)))
+                (local.set $q0 (i32.add (local.get $wt) (i32.add (i32.mul (local.get $j) (local.get $rowbytes)) (i32.shl (local.get $k0) (i32.const 2)))))
+                (local.set $q1 (i32.add (local.get $q0) (local.get $rowbytes)))
+                (local.set $q2 (i32.add (local.get $q1) (local.get $rowbytes)))
+                (local.set $q3 (i32.add (local.get $q2) (local.get $rowbytes)))
+                (local.set $pend (i32.add (local.get $p0) (i32.shl (i32.sub (local.get $k1) (local.get $k0)) (i32.const 2))))
+                (local.set $a0 (v128.const i64x2 0 0)) (local.set $a1 (v128.const i64x2 0 0))
+                (local.set $a2 (v128.const i64x2 0 0)) (local.set $a3 (v128.const i64x2 0 0))
+                (local.set $b0 (v128.const i64x2 0 0)) (local.set $b1 (v128.const i64x2 0 0))
+                (local.set $b2 (v128.const i64x2 0 0)) (local.set $b3 (v128.const i64x2 0 0))
+                (block $kkdone
+                  (loop $kk
+                    (br_if $kkdone (i32.ge_u (local.get $p0) (local.get $pend)))
+                    (local.set $x0 (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p0))))
+                    (local.set $x1 (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p1))))
+                    (local.set $y (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $q0))))
+                    (local.set $a0 (f64x2.add (local.get $a0) (f64x2.mul (local.get $x0) (local.get $y))))
+                    (local.set $b0 (f64x2.add (local.get $b0) (f64x2.mul (local.get $x1) (local.get $y))))
+                    (local.set $y (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $q1))))
+                    (local.set $a1 (f64x2.add (local.get $a1) (f64x2.mul (local.get $x0) (local.get $y))))
+                    (local.set $b1 (f64x2.add (local.get $b1) (f64x2.mul (local.get $x1) (local.get $y))))
+                    (local.set $y (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $q2))))
+                    (local.set $a2 (f64x2.add (local.get $a2) (f64x2.mul (local.get $x0) (local.get $y))))
+                    (local.set $b2 (f64x2.add (local.get $b2) (f64x2.mul (local.get $x1) (local.get $y))))
+                    (local.set $y (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $q3))))
+                    (local.set $a3 (f64x2.add (local.get $a3) (f64x2.mul (local.get $x0) (local.get $y))))
+                    (local.set $b3 (f64x2.add (local.get $b3) (f64x2.mul (local.get $x1) (local.get $y))))
+                    (local.set $p0 (i32.add (local.get $p0) (i32.const 8)))
+                    (local.set $p1 (i32.add (local.get $p1) (i32.const 8)))
+                    (local.set $q0 (i32.add (local.get $q0) (i32.const 8)))
+                    (local.set $q1 (i32.add (local.get $q1) (i32.const 8)))
+                    (local.set $q2 (i32.add (local.get $q2) (i32.const 8)))
+                    (local.set $q3 (i32.add (local.get $q3) (i32.const 8)))
+                    (br $kk)))
+                ;; o = g + (i*n + j)*8
+                (local.set $o (i32.add (local.get $g) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 3))))
+                (f64.store offset=0 (local.get $o) (f64.add (f64.load offset=0 (local.get $o)) (f64.add (f64x2.extract_lane 0 (local.get $a0)) (f64x2.extract_lane 1 (local.get $a0)))))
+                (f64.store offset=8 (local.get $o) (f64.add (f64.load offset=8 (local.get $o)) (f64.add (f64x2.extract_lane 0 (local.get $a1)) (f64x2.extract_lane 1 (local.get $a1)))))
+                (f64.store offset=16 (local.get $o) (f64.add (f64.load offset=16 (local.get $o)) (f64.add (f64x2.extract_lane 0 (local.get $a2)) (f64x2.extract_lane 1 (local.get $a2)))))
+                (f64.store offset=24 (local.get $o) (f64.add (f64.load offset=24 (local.get $o)) (f64.add (f64x2.extract_lane 0 (local.get $a3)) (f64x2.extract_lane 1 (local.get $a3)))))
+                (local.set $o (i32.add (local.get $o) (i32.shl (local.get $n) (i32.const 3))))
+                (f64.store offset=0 (local.get $o) (f64.add (f64.load offset=0 (local.get $o)) (f64.add (f64x2.extract_lane 0 (local.get $b0)) (f64x2.extract_lane 1 (local.get $b0)))))
+                (f64.store offset=8 (local.get $o) (f64.add (f64.load offset=8 (local.get $o)) (f64.add (f64x2.extract_lane 0 (local.get $b1)) (f64x2.extract_lane 1 (local.get $b1)))))
+                (f64.store offset=16 (local.get $o) (f64.add (f64.load offset=16 (local.get $o)) (f64.add (f64x2.extract_lane 0 (local.get $b2)) (f64x2.extract_lane 1 (local.get $b2)))))
+                (f64.store offset=24 (local.get $o) (f64.add (f64.load offset=24 (local.get $o)) (f64.add (f64x2.extract_lane 0 (local.get $b3)) (f64x2.extract_lane 1 (local.get $b3)))))
+                (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                (br $jloop)))
+            (local.set $i (i32.add (local.get $i) (i32.const 2)))
+            (br $iloop)))
+        (local.set $k0 (local.get $k1))
+        (br $kloop)))
+  )
+  (func (export "rowDot") (param $w i32) (param $rows i32) (param $cols i32) (param $xt i32) (param $b i32) (param $y i32) (param $from i32) (param $to i32)
+    (local $i i32) (local $j i32) (local $two i32)
+    (local $p0 i32) (local $p1 i32) (local $q0 i32) (local $q1 i32) (local $q2 i32) (local $q3 i32) (local $pend i32)
+    (local $wrow i32) (local $xrow i32) (local $o i32)
+    (local $x0 v128) (local $x1 v128) (local $z v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
+    (local.set $wrow (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $xrow (i32.shl (local.get $cols) (i32.const 3)))
+    (local.set $i (local.get $from))
+    (block $idone
+      (loop $iloop
+        (br_if $idone (i32.ge_u (local.get $i) (local.get $to)))
+        (local.set $two (i32.lt_u (i32.add (local.get $i) (i32.const 1)) (local.get $to)))
+        (local.set $j (i32.const 0))
+        (block $jdone
+          (loop $jloop
+            (br_if $jdone (i32.ge_u (local.get $j) (local.get $b)))
+            (local.set $p0 (i32.add (local.get $w) (i32.mul (local.get $i) (local.get $wrow))))
+            (local.set $p1 (select (i32.add (local.get $p0) (local.get $wrow)) (local.get $p0) (local.get $two)))
+            (local.set $q0 (i32.add (local.get $xt) (i32.mul (local.get $j) (local.get $xrow))))
+            (local.set $q1 (i32.add (local.get $q0) (local.get $xrow)))
+            (local.set $q2 (i32.add (local.get $q1) (local.get $xrow)))
+            (local.set $q3 (i32.add (local.get $q2) (local.get $xrow)))
+            (local.set $pend (i32.add (local.get $p0) (local.get $wrow)))
+            (local.set $a0 (v128.const i64x2 0 0)) (local.set $a1 (v128.const i64x2 0 0))
+            (local.set $a2 (v128.const i64x2 0 0)) (local.set $a3 (v128.const i64x2 0 0))
+            (local.set $c0 (v128.const i64x2 0 0)) (local.set $c1 (v128.const i64x2 0 0))
+            (local.set $c2 (v128.const i64x2 0 0)) (local.set $c3 (v128.const i64x2 0 0))
+            (block $kdone
+              (loop $kloop
+                (br_if $kdone (i32.ge_u (local.get $p0) (local.get $pend)))
+                (local.set $x0 (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p0))))
+                (local.set $x1 (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p1))))
+                (local.set $z (v128.load (local.get $q0)))
+                (local.set $a0 (f64x2.add (local.get $a0) (f64x2.mul (local.get $x0) (local.get $z))))
+                (local.set $c0 (f64x2.add (local.get $c0) (f64x2.mul (local.get $x1) (local.get $z))))
+                (local.set $z (v128.load (local.get $q1)))
+                (local.set $a1 (f64x2.add (local.get $a1) (f64x2.mul (local.get $x0) (local.get $z))))
+                (local.set $c1 (f64x2.add (local.get $c1) (f64x2.mul (local.get $x1) (local.get $z))))
+                (local.set $z (v128.load (local.get $q2)))
+                (local.set $a2 (f64x2.add (local.get $a2) (f64x2.mul (local.get $x0) (local.get $z))))
+                (local.set $c2 (f64x2.add (local.get $c2) (f64x2.mul (local.get $x1) (local.get $z))))
+                (local.set $z (v128.load (local.get $q3)))
+                (local.set $a3 (f64x2.add (local.get $a3) (f64x2.mul (local.get $x0) (local.get $z))))
+                (local.set $c3 (f64x2.add (local.get $c3) (f64x2.mul (local.get $x1) (local.get $z))))
+                (local.set $p0 (i32.add (local.get $p0) (i32.const 8)))
+                (local.set $p1 (i32.add (local.get $p1) (i32.const 8)))
+                (local.set $q0 (i32.add (local.get $q0) (i32.const 16)))
+                (local.set $q1 (i32.add (local.get $q1) (i32.const 16)))
+                (local.set $q2 (i32.add (local.get $q2) (i32.const 16)))
+                (local.set $q3 (i32.add (local.get $q3) (i32.const 16)))
+                (br $kloop)))
+            (local.set $o (i32.add (local.get $y) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $b)) (local.get $j)) (i32.const 3))))
+            (f64.store offset=0 (local.get $o) (f64.add (f64x2.extract_lane 0 (local.get $a0)) (f64x2.extract_lane 1 (local.get $a0))))
+            (f64.store offset=8 (local.get $o) (f64.add (f64x2.extract_lane 0 (local.get $a1)) (f64x2.extract_lane 1 (local.get $a1))))
+            (f64.store offset=16 (local.get $o) (f64.add (f64x2.extract_lane 0 (local.get $a2)) (f64x2.extract_lane 1 (local.get $a2))))
+            (f64.store offset=24 (local.get $o) (f64.add (f64x2.extract_lane 0 (local.get $a3)) (f64x2.extract_lane 1 (local.get $a3))))
+            (if (local.get $two) (then
+              (local.set $o (i32.add (local.get $o) (i32.shl (local.get $b) (i32.const 3))))
+              (f64.store offset=0 (local.get $o) (f64.add (f64x2.extract_lane 0 (local.get $c0)) (f64x2.extract_lane 1 (local.get $c0))))
+              (f64.store offset=8 (local.get $o) (f64.add (f64x2.extract_lane 0 (local.get $c1)) (f64x2.extract_lane 1 (local.get $c1))))
+              (f64.store offset=16 (local.get $o) (f64.add (f64x2.extract_lane 0 (local.get $c2)) (f64x2.extract_lane 1 (local.get $c2))))
+              (f64.store offset=24 (local.get $o) (f64.add (f64x2.extract_lane 0 (local.get $c3)) (f64x2.extract_lane 1 (local.get $c3))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $jloop)))
+        (local.set $i (i32.add (local.get $i) (i32.const 2)))
+        (br $iloop)))
+  )
+
+  ;; choleskyPanel(l, n, j, from, to): L[i][j+q] -= Σ_{k<j} L[i][k]·L[j+q][k] for q < 4 and rows
+  ;; i in [from, to) (step 2; an odd last row alone); L f64 n×n at byte offset l; j % 4 = 0.
+  (func (export "choleskyPanel") (param $l i32) (param $n i32) (param $j i32) (param $from i32) (param $to i32)
+    (local $i i32) (local $two i32) (local $row i32)
+    (local $p0 i32) (local $p1 i32) (local $q0 i32) (local $q1 i32) (local $q2 i32) (local $q3 i32) (local $pend i32) (local $o i32)
+    (local $x0 v128) (local $x1 v128) (local $z v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
+    (local.set $row (i32.shl (local.get $n) (i32.const 3)))
+    (local.set $i (local.get $from))
+    (block $idone
+      (loop $iloop
+        (br_if $idone (i32.ge_u (local.get $i) (local.get $to)))
+        (local.set $two (i32.lt_u (i32.add (local.get $i) (i32.const 1)) (local.get $to)))
+        (local.set $p0 (i32.add (local.get $l) (i32.mul (local.get $i) (local.get $row))))
+        (local.set $p1 (select (i32.add (local.get $p0) (local.get $row)) (local.get $p0) (local.get $two)))
+        (local.set $q0 (i32.add (local.get $l) (i32.mul (local.get $j) (local.get $row))))
+        (local.set $q1 (i32.add (local.get $q0) (local.get $row)))
+        (local.set $q2 (i32.add (local.get $q1) (local.get $row)))
+        (local.set $q3 (i32.add (local.get $q2) (local.get $row)))
+        (local.set $pend (i32.add (local.get $p0) (i32.shl (local.get $j) (i32.const 3))))
+        (local.set $a0 (v128.const i64x2 0 0)) (local.set $a1 (v128.const i64x2 0 0))
+        (local.set $a2 (v128.const i64x2 0 0)) (local.set $a3 (v128.const i64x2 0 0))
+        (local.set $c0 (v128.const i64x2 0 0)) (local.set $c1 (v128.const i64x2 0 0))
+        (local.set $c2 (v128.const i64x2 0 0)) (local.set $c3 (v128.const i64x2 0 0))
+        (block $kdone
+          (loop $kloop
+            (br_if $kdone (i32.ge_u (local.get $p0) (local.get $pend)))
+            (local.set $x0 (v128.load (local.get $p0)))
+            (local.set $x1 (v128.load (local.get $p1)))
+            (local.set $z (v128.load (local.get $q0)))
+            (local.set $a0 (f64x2.add (local.get $a0) (f64x2.mul (local.get $x0) (local.get $z))))
+            (local.set $c0 (f64x2.add (local.get $c0) (f64x2.mul (local.get $x1) (local.get $z))))
+            (local.set $z (v128.load (local.get $q1)))
+            (local.set $a1 (f64x2.add (local.get $a1) (f64x2.mul (local.get $x0) (local.get $z))))
+            (local.set $c1 (f64x2.add (local.get $c1) (f64x2.mul (local.get $x1) (local.get $z))))
+            (local.set $z (v128.load (local.get $q2)))
+            (local.set $a2 (f64x2.add (local.get $a2) (f64x2.mul (local.get $x0) (local.get $z))))
+            (local.set $c2 (f64x2.add (local.get $c2) (f64x2.mul (local.get $x1) (local.get $z))))
+            (local.set $z (v128.load (local.get $q3)))
+            (local.set $a3 (f64x2.add (local.get $a3) (f64x2.mul (local.get $x0) (local.get $z))))
+            (local.set $c3 (f64x2.add (local.get $c3) (f64x2.mul (local.get $x1) (local.get $z))))
+            (local.set $p0 (i32.add (local.get $p0) (i32.const 16)))
+            (local.set $p1 (i32.add (local.get $p1) (i32.const 16)))
+            (local.set $q0 (i32.add (local.get $q0) (i32.const 16)))
+            (local.set $q1 (i32.add (local.get $q1) (i32.const 16)))
+            (local.set $q2 (i32.add (local.get $q2) (i32.const 16)))
+            (local.set $q3 (i32.add (local.get $q3) (i32.const 16)))
+            (br $kloop)))
+        ;; o = &L[i][j]
+        (local.set $o (i32.add (i32.add (local.get $l) (i32.mul (local.get $i) (local.get $row))) (i32.shl (local.get $j) (i32.const 3))))
+        (f64.store offset=0 (local.get $o) (f64.sub (f64.load offset=0 (local.get $o)) (f64.add (f64x2.extract_lane 0 (local.get $a0)) (f64x2.extract_lane 1 (local.get $a0)))))
+        (f64.store offset=8 (local.get $o) (f64.sub (f64.load offset=8 (local.get $o)) (f64.add (f64x2.extract_lane 0 (local.get $a1)) (f64x2.extract_lane 1 (local.get $a1)))))
+        (f64.store offset=16 (local.get $o) (f64.sub (f64.load offset=16 (local.get $o)) (f64.add (f64x2.extract_lane 0 (local.get $a2)) (f64x2.extract_lane 1 (local.get $a2)))))
+        (f64.store offset=24 (local.get $o) (f64.sub (f64.load offset=24 (local.get $o)) (f64.add (f64x2.extract_lane 0 (local.get $a3)) (f64x2.extract_lane 1 (local.get $a3)))))
+        (if (local.get $two) (then
+          (local.set $o (i32.add (local.get $o) (local.get $row)))
+          (f64.store offset=0 (local.get $o) (f64.sub (f64.load offset=0 (local.get $o)) (f64.add (f64x2.extract_lane 0 (local.get $c0)) (f64x2.extract_lane 1 (local.get $c0)))))
+          (f64.store offset=8 (local.get $o) (f64.sub (f64.load offset=8 (local.get $o)) (f64.add (f64x2.extract_lane 0 (local.get $c1)) (f64x2.extract_lane 1 (local.get $c1)))))
+          (f64.store offset=16 (local.get $o) (f64.sub (f64.load offset=16 (local.get $o)) (f64.add (f64x2.extract_lane 0 (local.get $c2)) (f64x2.extract_lane 1 (local.get $c2)))))
+          (f64.store offset=24 (local.get $o) (f64.sub (f64.load offset=24 (local.get $o)) (f64.add (f64x2.extract_lane 0 (local.get $c3)) (f64x2.extract_lane 1 (local.get $c3)))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 2)))
+        (br $iloop)))
+  )
+
+  ;; inverseColumns(x, l, n, from, to): columns c in [from, to) (step 4, from % 4 = 0, n % 4 = 0) of
+  ;; L⁻¹ as rows of X = (L⁻¹)ᵀ: X[c][i] for i ≥ c (X zeroed before), L f64 n×n lower triangular.
+  (func (export "inverseColumns") (param $x i32) (param $l i32) (param $n i32) (param $from i32) (param $to i32)
+    (local $c i32) (local $q i32) (local $i i32) (local $k i32) (local $row i32)
+    (local $xc i32) (local $s f64) (local $li i32) (local $d f64)
+    (local $x0 i32) (local $x1 i32) (local $x2 i32) (local $x3 i32) (local $kend i32)
+    (local $v v128) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $t0 f64) (local $t1 f64) (local $t2 f64) (local $t3 f64) (local $lv f64)
+    (local.set $row (i32.shl (local.get $n) (i32.const 3)))
+    (local.set $c (local.get $from))
+    (block $cdone
+      (loop $cloop
+        (br_if $cdone (i32.ge_u (local.get $c) (local.get $to)))
+        ;; leading 4×4 triangle, column by column
+        (local.set $q (i32.const 0))
+        (block $qdone
+          (loop $qloop
+            (br_if $qdone (i32.ge_u (local.get $q) (i32.const 4)))
+            (local.set $xc (i32.add (local.get $x) (i32.mul (i32.add (local.get $c) (local.get $q)) (local.get $row))))
+            (f64.store (i32.add (local.get $xc) (i32.shl (i32.add (local.get $c) (local.get $q)) (i32.const 3)))
+              (f64.div (f64.const 1) (f64.load (i32.add (i32.add (local.get $l) (i32.mul (i32.add (local.get $c) (local.get $q)) (local.get $row))) (i32.shl (i32.add (local.get $c) (local.get $q)) (i32.const 3))))))
+            (local.set $i (i32.add (i32.add (local.get $c) (local.get $q)) (i32.const 1)))
+            (block $idone
+              (loop $iloop
+                (br_if $idone (i32.ge_u (local.get $i) (i32.add (local.get $c) (i32.const 4))))
+                (local.set $li (i32.add (local.get $l) (i32.mul (local.get $i) (local.get $row))))
+                (local.set $s (f64.const 0))
+                (local.set $k (i32.add (local.get $c) (local.get $q)))
+                (block $kdone
+                  (loop $kloop
+                    (br_if $kdone (i32.ge_u (local.get $k) (local.get $i)))
+                    (local.set $s (f64.add (local.get $s) (f64.mul
+                      (f64.load (i32.add (local.get $li) (i32.shl (local.get $k) (i32.const 3))))
+                      (f64.load (i32.add (local.get $xc) (i32.shl (local.get $k) (i32.const 3)))))))
+                    (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                    (br $kloop)))
+                (f64.store (i32.add (local.get $xc) (i32.shl (local.get $i) (i32.const 3)))
+                  (f64.div (f64.neg (local.get $s)) (f64.load (i32.add (local.get $li) (i32.shl (local.get $i) (i32.const 3))))))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br $iloop)))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br $qloop)))
+        ;; rows i ≥ c + 4: four columns per pass, k in [c, i) in pairs, an odd last k alone
+        (local.set $x0 (i32.add (local.get $x) (i32.mul (local.get $c) (local.get $row))))
+        (local.set $x1 (i32.add (local.get $x0) (local.get $row)))
+        (local.set $x2 (i32.add (local.get $x1) (local.get $row)))
+        (local.set $x3 (i32.add (local.get $x2) (local.get $row)))
+        (local.set $i (i32.add (local.get $c) (i32.const 4)))
+        (block $rdone
+          (loop $rloop
+            (br_if $rdone (i32.ge_u (local.get $i) (local.get $n)))
+            (local.set $li (i32.add (local.get $l) (i32.mul (local.get $i) (local.get $row))))
+            (local.set $a0 (v128.const i64x2 0 0)) (local.set $a1 (v128.const i64x2 0 0))
+            (local.set $a2 (v128.const i64x2 0 0)) (local.set $a3 (v128.const i64x2 0 0))
+            (local.set $k (i32.shl (local.get $c) (i32.const 3)))
+            (local.set $kend (i32.shl (i32.sub (local.get $i) (i32.and (i32.sub (local.get $i) (local.get $c)) (i32.const 1))) (i32.const 3)))
+            (block $kkdone
+              (loop $kk
+                (br_if $kkdone (i32.ge_u (local.get $k) (local.get $kend)))
+                (local.set $v (v128.load (i32.add (local.get $li) (local.get $k))))
+                (local.set $a0 (f64x2.add (local.get $a0) (f64x2.mul (local.get $v) (v128.load (i32.add (local.get $x0) (local.get $k))))))
+                (local.set $a1 (f64x2.add (local.get $a1) (f64x2.mul (local.get $v) (v128.load (i32.add (local.get $x1) (local.get $k))))))
+                (local.set $a2 (f64x2.add (local.get $a2) (f64x2.mul (local.get $v) (v128.load (i32.add (local.get $x2) (local.get $k))))))
+                (local.set $a3 (f64x2.add (local.get $a3) (f64x2.mul (local.get $v) (v128.load (i32.add (local.get $x3) (local.get $k))))))
+                (local.set $k (i32.add (local.get $k) (i32.const 16)))
+                (br $kk)))
+            (local.set $t0 (f64.add (f64x2.extract_lane 0 (local.get $a0)) (f64x2.extract_lane 1 (local.get $a0))))
+            (local.set $t1 (f64.add (f64x2.extract_lane 0 (local.get $a1)) (f64x2.extract_lane 1 (local.get $a1))))
+            (local.set $t2 (f64.add (f64x2.extract_lane 0 (local.get $a2)) (f64x2.extract_lane 1 (local.get $a2))))
+            (local.set $t3 (f64.add (f64x2.extract_lane 0 (local.get $a3)) (f64x2.extract_lane 1 (local.get $a3))))
+            (if (i32.and (i32.sub (local.get $i) (local.get $c)) (i32.const 1)) (then
+              (local.set $lv (f64.load (i32.add (local.get $li) (local.get $k))))
+              (local.set $t0 (f64.add (local.get $t0) (f64.mul (local.get $lv) (f64.load (i32.add (local.get $x0) (local.get $k))))))
+              (local.set $t1 (f64.add (local.get $t1) (f64.mul (local.get $lv) (f64.load (i32.add (local.get $x1) (local.get $k))))))
+              (local.set $t2 (f64.add (local.get $t2) (f64.mul (local.get $lv) (f64.load (i32.add (local.get $x2) (local.get $k))))))
+              (local.set $t3 (f64.add (local.get $t3) (f64.mul (local.get $lv) (f64.load (i32.add (local.get $x3) (local.get $k))))))))
+            (local.set $d (f64.load (i32.add (local.get $li) (i32.shl (local.get $i) (i32.const 3)))))
+            (local.set $k (i32.shl (local.get $i) (i32.const 3)))
+            (f64.store (i32.add (local.get $x0) (local.get $k)) (f64.div (f64.neg (local.get $t0)) (local.get $d)))
+            (f64.store (i32.add (local.get $x1) (local.get $k)) (f64.div (f64.neg (local.get $t1)) (local.get $d)))
+            (f64.store (i32.add (local.get $x2) (local.get $k)) (f64.div (f64.neg (local.get $t2)) (local.get $d)))
+            (f64.store (i32.add (local.get $x3) (local.get $k)) (f64.div (f64.neg (local.get $t3)) (local.get $d)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $rloop)))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $cloop)))
+  )
+)
