@@ -41,6 +41,7 @@ import { projectUnits } from './unit-projection.ts';
 import { factoredInner } from './factored-inner.ts';
 import { splitHelperDescription } from '../compute/split-helper.ts';
 import { drainExactPool } from '../compute/exact-dense-operator.ts';
+import { exactKernelsModule } from '../compute/wasm-kernels.ts';
 
 /**
  * The compute line every report states: the backend that holds W0 and runs the iterative
@@ -50,7 +51,10 @@ export function diagnosticsBackendLine(backend: Backend): string {
   const d = describeBackend(backend);
   const line = `${d.name} — ${d.device}, ${d.version}`;
   const threads = splitHelperDescription();
-  return backend.epsilon > 2 ** -50 ? `${line}; certificates and full SVD in f64 TypeScript (${threads})` : `${line}; tall-base range projections: ${threads}`;
+  const f64 = exactKernelsModule() ? 'f64 WebAssembly SIMD kernels (TypeScript where a shape does not suit them)' : 'f64 TypeScript';
+  return backend.epsilon > 2 ** -50
+    ? `${line}; certificates in ${f64}, full SVD in f64 TypeScript (${threads})`
+    : `${line}; tall-base range projections in ${f64} (${threads})`;
 }
 export const DEFAULT_K = 10;
 export const DEFAULT_EPSILON = 0.5;
