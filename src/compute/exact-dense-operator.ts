@@ -307,6 +307,15 @@ function compactEntry(data: Float32Array | Float64Array, rows: number, cols: num
 }
 
 /**
+ * True when products with this matrix (built by exactDenseOperator) run in the WebAssembly SIMD
+ * kernels both ways: its compact copy lives in a wasm memory and both dimensions are even.
+ */
+export function exactOperatorAccelerated(rows: number, cols: number, data: Float32Array | Float64Array): boolean {
+  const held = compactCache.get(data);
+  return held !== undefined && held.W instanceof Float32Array && memoryOf(held.W) !== undefined && rows % 2 === 0 && cols % 2 === 0;
+}
+
+/**
  * `data` is row-major rows×cols and must not change while the operator (or a later one built
  * on the same array) is used: its compact copy is kept per array. Held by reference when it
  * is already compact (an f32 array, or an f64 array whose entries are not all f32).

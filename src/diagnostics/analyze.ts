@@ -51,10 +51,14 @@ export function diagnosticsBackendLine(backend: Backend): string {
   const d = describeBackend(backend);
   const line = `${d.name} — ${d.device}, ${d.version}`;
   const threads = splitHelperDescription();
-  const f64 = exactKernelsModule() ? 'f64 WebAssembly SIMD kernels (TypeScript where a shape does not suit them)' : 'f64 TypeScript';
-  return backend.epsilon > 2 ** -50
-    ? `${line}; certificates in ${f64}, full SVD in f64 TypeScript (${threads})`
-    : `${line}; tall-base range projections in ${f64} (${threads})`;
+  const simd = exactKernelsModule() !== undefined;
+  const f64 = simd ? 'f64 WebAssembly SIMD kernels (TypeScript where a shape does not suit them)' : 'f64 TypeScript';
+  if (backend.epsilon <= 2 ** -50) return `${line}; tall-base range projections in ${f64} (${threads})`;
+  if (simd && !d.isGpu) {
+    // intruder-scan.ts: on CPU backends the iterations use the f64 kernels too, where they cover the shape.
+    return `${line} for shapes the f64 WebAssembly SIMD kernels do not cover; otherwise iterations and certificates in those kernels, full SVD in f64 TypeScript (${threads})`;
+  }
+  return `${line}; certificates in ${f64}, full SVD in f64 TypeScript (${threads})`;
 }
 export const DEFAULT_K = 10;
 export const DEFAULT_EPSILON = 0.5;

@@ -25,6 +25,8 @@ export interface BaseProducts {
   readonly fast: LinearOperator;
   readonly epsilon: number;
   readonly exact: LinearOperator;
+  /** Products of blocks cost little more than of one vector (GEMM-like): use the block Krylov solvers. */
+  readonly blocked?: boolean;
 }
 
 export interface BaseBasis {
@@ -98,7 +100,7 @@ export async function partialBasis(
   const exact = products?.exact ?? matOperator(W0);
   const fast = products?.fast ?? exact;
   const epsilon = products?.epsilon ?? 2 ** -53;
-  const solver = fast === exact ? topSingular : blockTopSingular;
+  const solver = products?.blocked ? blockTopSingular : topSingular;
   const top = await solver(fast, K, { seed, signal, angleTolerance: 1e-9, epsilon, acceptPrefix: true, ...(start ? { start } : {}), ...(fast === exact ? {} : { certify: exact }) });
   // Keep the leading vectors whose angle bound is useful: deep in a slowly decaying bulk the
   // last ones may not separate from their neighbours, and one loose vector would widen the

@@ -10,7 +10,7 @@ import { createDenseOperator } from '../compute/dense-operator.ts';
 import { lowRankOperator } from '../compute/low-rank-operator.ts';
 import { sumOperator } from '../compute/sum-operator.ts';
 import { createTsBackend } from '../compute/ts-backend.ts';
-import { exactDenseOperator, releaseExactCopies } from '../compute/exact-dense-operator.ts';
+import { exactDenseOperator, exactOperatorAccelerated, releaseExactCopies } from '../compute/exact-dense-operator.ts';
 import { fullBasis, partialBasis, type BaseBasis, type BaseProducts, type BasisCache } from './base-basis.ts';
 import { cosineBounds, decide, type CosineBounds } from './certified-decision.ts';
 import { topSingular } from './top-singular.ts';
@@ -45,6 +45,12 @@ export interface IntruderScanOptions {
    * from f64 products (explicit residuals, quadrature), so decisions stay certified.
    */
   readonly backend?: Backend;
+  /**
+   * Where the iterative products with W0 run: 'auto' (default) uses the f64 WebAssembly SIMD
+   * kernels on a CPU backend when they cover the shape (as fast as the backend's f32 GEMM here, and
+   * exact), else the backend; 'backend' always iterates on the backend (GPU backends always do).
+   */
+  readonly iterations?: 'auto' | 'backend';
 }
 
 export interface IntruderVector {
@@ -93,13 +99,21 @@ export interface ModuleIntruderResult {
 
 export async function scanModuleIntruders(W0: Mat, B: Mat, A: Mat, scale: number, options: IntruderScanOptions): Promise<ModuleIntruderResult> {
   const backend = options.backend ?? createTsBackend();
-  const fast = createDenseOperator(backend, W0.rows, W0.cols, W0.data);
+  const f32Backend = backend.epsilon > 2 ** -50;
+  const exact = f32Backend ? exactDenseOperator(W0.rows, W0.cols, W0.data) : undefined;
+  // On a CPU backend, the f64 WebAssembly SIMD products (wasm-kernels.ts) are as fast as the
+  // backend's f32 GEMM: iterate on them directly (exact, no upload, no f32 floor to certify past).
+  const iterateExact =
+    exact !== undefined && options.iterations !== 'backend' && !backend.description.isGpu && exactOperatorAccelerated(W0.rows, W0.cols, W0.data);
+  const fast = iterateExact ? undefined : createDenseOperator(backend, W0.rows, W0.cols, W0.data);
   try {
-    const exactF64 = backend.epsilon > 2 ** -50;
-    const products: BaseProducts = { fast, epsilon: backend.epsilon, exact: exactF64 ? exactDenseOperator(W0.rows, W0.cols, W0.data) : fast };
+    const products: BaseProducts =
+      iterateExact && exact
+        ? { fast: exact, epsilon: 2 ** -53, exact, blocked: true }
+        : { fast: fast!, epsilon: backend.epsilon, exact: exact ?? fast!, blocked: f32Backend };
     return await scan(W0, B, A, scale, options, products);
   } finally {
-    fast.dispose();
+    fast?.dispose();
     releaseExactCopies(W0.data);
   }
 }
@@ -113,7 +127,7 @@ async function scan(W0: Mat, B: Mat, A: Mat, scale: number, options: IntruderSca
   const tunedExact = products.exact === products.fast ? tunedFast : sumOperator(products.exact, delta);
   // On an f32 backend the products are GEMMs on the backend: blocks of vectors cost little more
   // than one (block-top-singular.ts); the f64 oracle keeps single-vector Lanczos.
-  const solver = tunedExact === tunedFast ? topSingular : blockTopSingular;
+  const solver = products.blocked ? blockTopSingular : topSingular;
   let tuned = await solver(tunedFast, k, {
     seed: options.seed,
     signal: options.signal,
@@ -134,7 +148,7 @@ async function scan(W0: Mat, B: Mat, A: Mat, scale: number, options: IntruderSca
   // On f32 backends the first basis is k/2 wide: the non-intruders align with the leading base
   // vectors, and a narrow request converges in a few block steps (a vector left undecided grows
   // the basis ×4 as before); the f64 oracle keeps max(2k, 16).
-  let basisRequest = Math.min(p, options.initialBasis ?? (products.fast === products.exact ? Math.max(2 * k, 16) : Math.max(Math.ceil(k / 2), 4)));
+  let basisRequest = Math.min(p, options.initialBasis ?? (products.blocked ? Math.max(Math.ceil(k / 2), 4) : Math.max(2 * k, 16)));
   if (cached && (cached.complete || !wantFull)) {
     basis = cached;
   } else if (wantFull) {

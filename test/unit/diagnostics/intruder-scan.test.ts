@@ -124,16 +124,19 @@ describe('the auto route avoids the full SVD where it can prove the answer', () 
   });
 });
 
-describe('W0 resident on an f32 backend (wasm): iterations in f32, certificates in f64', () => {
+// 'backend': W0 resident on the f32 backend, iterations in f32 there, certificates in f64 (what GPU
+// backends do); 'auto': on this CPU backend the iterations run in the f64 WebAssembly SIMD kernels.
+describe.each(['backend', 'auto'] as const)('the wasm backend, iterations %s: certificates in f64', (iterations) => {
   it("gives numpy's counts on every golden case, route auto, with every vector decided and no cosine interval excluding numpy's", async () => {
     const { backend } = await selectBackend({ backend: 'wasm' });
     expect(backend.epsilon).toBeGreaterThan(1e-10);
     for (const c of golden.cases) {
       const result = await scanModuleIntruders(fromRows(c.W0), fromRows(c.B), fromRows(c.A), c.scale, {
-        k: 10, epsilons: [0.3, 0.5, 0.7], sweep: [], seed: 7, route: 'auto', cache: memoryBasisCache(), baseKey: c.name, backend,
+        k: 10, epsilons: [0.3, 0.5, 0.7], sweep: [], seed: 7, route: 'auto', cache: memoryBasisCache(), baseKey: c.name, backend, iterations,
       });
-      // f32 Lanczos: values to f32-level accuracy, not the f64 run's 1e-8.
-      result.tunedSigma.forEach((s, j) => expect(Math.abs(s - c.tunedSigma[j]!) / c.tunedSigma[0]!).toBeLessThan(1e-4));
+      // f32 iterations: values to f32-level accuracy (~1e-5); the f64 kernels' to 1e-7 (block Krylov at a 1e-9 angle).
+      const sigmaTol = iterations === 'backend' ? 1e-4 : 1e-7;
+      result.tunedSigma.forEach((s, j) => expect(Math.abs(s - c.tunedSigma[j]!) / c.tunedSigma[0]!).toBeLessThan(sigmaTol));
       for (const k of [5, 10]) {
         for (const eps of [0.3, 0.5, 0.7]) {
           const count = result.vectors.slice(0, k).filter((v) => v.maxCosUpper < eps).length;
