@@ -75,21 +75,46 @@ export function productScratchBytes(rows: number, cols: number): number {
   return (rows + cols) * PRODUCT_COLUMN_GROUP * 8 + 64;
 }
 
-/** Rows [from, to) of G (see exact-kernels.wat). Self-contained: its source runs in the split helper too. */
-export function gramWasmRows(memory: WebAssembly.Memory, module: WebAssembly.Module, n: number, m: number, from: number, to: number, gOffset: number): void {
+/**
+ * Rows [from, to) of G (see exact-kernels.wat), in calls of `rowBlock` rows per k block of `kBlock`
+ * (both even). Self-contained: its source runs in the split helper too.
+ */
+export function gramWasmRows(
+  memory: WebAssembly.Memory,
+  module: WebAssembly.Module,
+  n: number,
+  m: number,
+  from: number,
+  to: number,
+  gOffset: number,
+  kBlock: number,
+  rowBlock: number,
+): void {
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const gram = instance.exports.gramLower as (wt: number, n: number, m: number, from: number, to: number, g: number, k0: number, k1: number) => void;
-  for (let k0 = 0; k0 < m; k0 += 512) {
-    const k1 = Math.min(m, k0 + 512);
-    for (let i = from; i < to; i += 16) gram(0, n, m, i, Math.min(to, i + 16), gOffset, k0, k1);
+  for (let k0 = 0; k0 < m; k0 += kBlock) {
+    const k1 = Math.min(m, k0 + kBlock);
+    for (let i = from; i < to; i += rowBlock) gram(0, n, m, i, Math.min(to, i + rowBlock), gOffset, k0, k1);
   }
 }
 
-/** Rows [from, to) of Y = W·X (see exact-kernels.wat), 32 rows per call. Self-contained. */
-export function rowDotWasmRows(memory: WebAssembly.Memory, module: WebAssembly.Module, w: number, rows: number, cols: number, xt: number, b: number, y: number, from: number, to: number): void {
+/** Rows [from, to) of Y = W·X (see exact-kernels.wat), `rowBlock` (even) rows per call. Self-contained. */
+export function rowDotWasmRows(
+  memory: WebAssembly.Memory,
+  module: WebAssembly.Module,
+  w: number,
+  rows: number,
+  cols: number,
+  xt: number,
+  b: number,
+  y: number,
+  from: number,
+  to: number,
+  rowBlock: number,
+): void {
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const rowDot = instance.exports.rowDot as (w: number, rows: number, cols: number, xt: number, b: number, y: number, from: number, to: number) => void;
-  for (let i = from; i < to; i += 32) rowDot(w, rows, cols, xt, b, y, i, Math.min(to, i + 32));
+  for (let i = from; i < to; i += rowBlock) rowDot(w, rows, cols, xt, b, y, i, Math.min(to, i + rowBlock));
 }
 
 /** Rows [from, to) of one Cholesky panel update (see exact-kernels.wat). Self-contained. */
@@ -98,7 +123,10 @@ export function choleskyPanelWasmRows(memory: WebAssembly.Memory, module: WebAss
   (instance.exports.choleskyPanel as (l: number, n: number, j: number, from: number, to: number) => void)(l, n, j, from, to);
 }
 
-/** Columns [from, to) of the inverse factor (see exact-kernels.wat), 16 columns per call. Self-contained. */
+/**
+ * Columns [from, to) of the inverse factor (see exact-kernels.wat), 16 columns per call (a multiple
+ * of the kernel's 4; many calls, for the optimised code). Self-contained.
+ */
 export function inverseColumnsWasm(memory: WebAssembly.Memory, module: WebAssembly.Module, x: number, l: number, n: number, from: number, to: number): void {
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const inverse = instance.exports.inverseColumns as (x: number, l: number, n: number, from: number, to: number) => void;
@@ -134,12 +162,13 @@ export function wasmRowDotProduct(W: Float32Array, rows: number, cols: number, X
     xt.fill(0, g * cols);
     const half = 2 * Math.floor(rows / 4);
     const split = rows * cols * gPad >= PRODUCT_SPLIT_MIN_WORK && half > 0;
+    const r = PRODUCT_ROW_BLOCK;
     runSplit(
       'wasm.rowDot',
-      split ? [memory, module, 0, rows, cols, xtOffset, gPad, yOffset, half, rows] : undefined,
-      () => rowDotWasmRows(memory, module, 0, rows, cols, xtOffset, gPad, yOffset, 0, split ? half : rows),
+      split ? [memory, module, 0, rows, cols, xtOffset, gPad, yOffset, half, rows, r] : undefined,
+      () => rowDotWasmRows(memory, module, 0, rows, cols, xtOffset, gPad, yOffset, 0, split ? half : rows, r),
       () => {
-        if (split) rowDotWasmRows(memory, module, 0, rows, cols, xtOffset, gPad, yOffset, half, rows);
+        if (split) rowDotWasmRows(memory, module, 0, rows, cols, xtOffset, gPad, yOffset, half, rows, r);
       },
     );
     const y = new Float64Array(memory.buffer, yOffset, rows * gPad);
@@ -187,16 +216,15 @@ export function wasmGramLower(
   G.fill(0);
   const split = Math.min(n, 4 * Math.round((n * Math.sqrt(GRAM_OWN_SHARE)) / 4));
   const shared = split < n;
+  const [kb, rb] = [GRAM_K_BLOCK, GRAM_ROW_BLOCK];
   runSplit(
     'wasm.gramLower',
-    shared ? [memory, module, n, m, split, n, gOffset] : undefined,
-    () => gramWasmRows(memory, module, n, m, 0, shared ? split : n, gOffset),
+    shared ? [memory, module, n, m, split, n, gOffset, kb, rb] : undefined,
+    () => gramWasmRows(memory, module, n, m, 0, shared ? split : n, gOffset, kb, rb),
     () => {
-      if (shared) gramWasmRows(memory, module, n, m, split, n, gOffset);
+      if (shared) gramWasmRows(memory, module, n, m, split, n, gOffset, kb, rb);
     },
   );
   return { Wt, G };
 }
 
-/** Block sizes, for the tests and the decision record. */
-export const WASM_BLOCKS = { gramK: GRAM_K_BLOCK, gramRows: GRAM_ROW_BLOCK, productRows: PRODUCT_ROW_BLOCK } as const;
