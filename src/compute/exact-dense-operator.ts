@@ -6,9 +6,11 @@
 // (Wᵀ is transposed once, on first use), so each output entry is a contiguous dot
 // product, 2 rows × 4 columns per pass for register reuse.
 // Measured on this machine (4096×4096, 16 columns): 2.8 GFLOP/s against 1.6 for tsGemm.
-// Large products are split by rows between the calling thread and the split helper
-// (split-helper.ts): the compact copies live in shared memory, and every output row is the same
-// dot product on either thread, so results do not depend on the split.
+// Where the host has WebAssembly SIMD, the compact copies live in wasm memories and the products
+// (and the Gram) run in the f64 SIMD kernels of wasm-kernels.ts instead, 3–6× faster; the JS
+// kernels remain for shapes those do not cover. Large products are split by rows between the
+// calling thread and the split helper (split-helper.ts); every output row is the same dot product
+// on either thread, so results do not depend on the split.
 import type { LinearOperator } from '../linalg/operator.ts';
 import type { Mat } from '../tensor/matrix.ts';
 import { assertDataLength, assertOperandRows } from './validate-shapes.ts';
@@ -79,33 +81,28 @@ function giveBack(view: ArrayBufferView): void {
 }
 
 /**
- * f32 copy of `data` when every entry is exactly representable, else `data` itself. With `shared`,
- * the copy lives in shared memory (an f32 input not already shared is copied there too).
+ * f32 copy of `data` when every entry is exactly representable, else `data` itself. With a
+ * `shape`, the copy is the operator's: shared storage for the products (takeF32; an f32 input not
+ * already shared is copied there too).
  */
-export function compactExact(data: Float32Array | Float64Array, shared = false, shape?: { readonly rows: number; readonly cols: number }): Store {
-  if (data instanceof Float32Array) return shared && !isShared(data) ? sharedCopy(data, shape) : data;
-  const f32 = shared ? sharedF32(data.length, shape) : new Float32Array(data.length);
+export function compactExact(data: Float32Array | Float64Array, shape?: { readonly rows: number; readonly cols: number }): Store {
+  if (data instanceof Float32Array) {
+    if (!shape || isShared(data)) return data;
+    const copy = takeF32(shape.rows, shape.cols);
+    copy.set(data);
+    return copy;
+  }
+  const f32 = shape ? takeF32(shape.rows, shape.cols) : new Float32Array(data.length);
   for (let i = 0; i < data.length; i++) {
     const x = data[i]!;
     const y = Math.fround(x);
     if (y !== x && !(x !== x)) {
-      if (shared) giveBack(f32);
+      if (shape) giveBack(f32);
       return data;
     }
     f32[i] = y;
   }
   return f32;
-}
-
-/** Shared f32 storage; with a shape, in a wasm memory with the product scratch where possible. */
-function sharedF32(length: number, shape?: { readonly rows: number; readonly cols: number }): Float32Array {
-  return shape ? takeF32(shape.rows, shape.cols) : new Float32Array(takeShared(length * 4));
-}
-
-function sharedCopy(x: Float32Array, shape?: { readonly rows: number; readonly cols: number }): Float32Array {
-  const out = sharedF32(x.length, shape);
-  out.set(x);
-  return out;
 }
 
 /** Below this many multiply-adds a product stays on the calling thread (the hand-off costs ~0.1 ms). */
@@ -232,7 +229,8 @@ export function rowDotProduct(W: Store, rows: number, cols: number, Xt: Float64A
   const Y = new Float64Array(new SharedArrayBuffer(rows * b * 8));
   const sharedXt = isShared(Xt) ? Xt : new Float64Array(new SharedArrayBuffer(Xt.length * 8));
   if (sharedXt !== Xt) sharedXt.set(Xt);
-  const half = 2 * Math.floor(rows / 4);
+  // Rows of a lower-only product cost i + 1 dot products: the first rows·√½ are half the work.
+  const half = 2 * Math.floor((lowerOnly ? rows * Math.SQRT1_2 : rows / 2) / 2);
   runSplit(
     'exact.rowDot',
     [Y, W, rows, cols, sharedXt, b, lowerOnly, half, rows],
@@ -300,7 +298,7 @@ export function releaseExactCopies(data: Float32Array | Float64Array): void {
 function compactEntry(data: Float32Array | Float64Array, rows: number, cols: number): { W: Store; Wt?: Store } {
   let held = compactCache.get(data);
   if (!held) {
-    held = { W: compactExact(data, true, { rows, cols }) };
+    held = { W: compactExact(data, { rows, cols }) };
     compactCache.set(data, held);
   }
   return held;
@@ -340,95 +338,11 @@ export function exactDenseOperator(rows: number, cols: number, data: Float32Arra
 }
 
 /**
- * Rows [from, to) of the lower triangle of G = Wt·Wtᵀ (n×n, row-major; entries above the diagonal
- * within a 4×4 diagonal block are written too, the rest of the upper triangle is left alone), for
- * Wt n×m row-major; `from` is a multiple of 4. 4×4 register blocks (eight loads for sixteen
- * multiply-adds) over k-blocks of 1024 (the eight rows of a block stay in L1/L2), each k-block's
- * partial sums added into G in k order. Self-contained: its source runs in the split helper too.
- */
-export function gramLowerRows(G: Float64Array, Wt: Float32Array | Float64Array, n: number, m: number, from: number, to: number): void {
-  const KB = 1024;
-  for (let i = from; i < to; i++) G.fill(0, i * n, Math.min(n, (i & ~3) + 4) + i * n);
-  for (let k0 = 0; k0 < m; k0 += KB) {
-    const k1 = Math.min(m, k0 + KB);
-    for (let i = from; i < to; i += 4) {
-      const ni = Math.min(4, to - i);
-      const r0 = i * m;
-      const r1 = (ni > 1 ? i + 1 : i) * m;
-      const r2 = (ni > 2 ? i + 2 : i) * m;
-      const r3 = (ni > 3 ? i + 3 : i) * m;
-      for (let j = 0; j < i + ni; j += 4) {
-        const nj = Math.min(4, n - j);
-        const c0 = j * m;
-        const c1 = (nj > 1 ? j + 1 : j) * m;
-        const c2 = (nj > 2 ? j + 2 : j) * m;
-        const c3 = (nj > 3 ? j + 3 : j) * m;
-        let a00 = 0, a01 = 0, a02 = 0, a03 = 0, a10 = 0, a11 = 0, a12 = 0, a13 = 0; // prettier-ignore
-        let a20 = 0, a21 = 0, a22 = 0, a23 = 0, a30 = 0, a31 = 0, a32 = 0, a33 = 0; // prettier-ignore
-        for (let k = k0; k < k1; k++) {
-          const x0 = Wt[r0 + k]!;
-          const x1 = Wt[r1 + k]!;
-          const x2 = Wt[r2 + k]!;
-          const x3 = Wt[r3 + k]!;
-          const y0 = Wt[c0 + k]!;
-          const y1 = Wt[c1 + k]!;
-          const y2 = Wt[c2 + k]!;
-          const y3 = Wt[c3 + k]!;
-          a00 += x0 * y0;
-          a01 += x0 * y1;
-          a02 += x0 * y2;
-          a03 += x0 * y3;
-          a10 += x1 * y0;
-          a11 += x1 * y1;
-          a12 += x1 * y2;
-          a13 += x1 * y3;
-          a20 += x2 * y0;
-          a21 += x2 * y1;
-          a22 += x2 * y2;
-          a23 += x2 * y3;
-          a30 += x3 * y0;
-          a31 += x3 * y1;
-          a32 += x3 * y2;
-          a33 += x3 * y3;
-        }
-        const o = i * n + j;
-        if (ni === 4 && nj === 4) {
-          G[o]! += a00;
-          G[o + 1]! += a01;
-          G[o + 2]! += a02;
-          G[o + 3]! += a03;
-          G[o + n]! += a10;
-          G[o + n + 1]! += a11;
-          G[o + n + 2]! += a12;
-          G[o + n + 3]! += a13;
-          G[o + 2 * n]! += a20;
-          G[o + 2 * n + 1]! += a21;
-          G[o + 2 * n + 2]! += a22;
-          G[o + 2 * n + 3]! += a23;
-          G[o + 3 * n]! += a30;
-          G[o + 3 * n + 1]! += a31;
-          G[o + 3 * n + 2]! += a32;
-          G[o + 3 * n + 3]! += a33;
-        } else {
-          const acc = [a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33];
-          for (let p = 0; p < ni; p++) for (let q = 0; q < nj; q++) G[o + p * n + q]! += acc[p * 4 + q]!;
-        }
-      }
-    }
-  }
-}
-defineSplitKernel('exact.gramLower', `(${gramLowerRows.toString()})`);
-
-/** Share of the Gram's work the calling thread keeps (its rows are the cheaper first ones). */
-const GRAM_OWN_SHARE = 0.5;
-
-/**
  * The lower triangle (diagonal included; entries above it are unspecified) of WᵀW (cols×cols,
  * f64) of a row-major rows×cols matrix (in a wasm memory where possible, with `reserveAfter` free
  * bytes after it, see cholesky-inverse.ts): half the work of the full product, and what a Cholesky
- * factorisation reads. Wᵀ is transposed once into shared memory (kept with the exact operator's
- * copies of the same array); the rows of G are split by work between the calling thread and the
- * split helper (row i costs i + 1 dot products).
+ * factorisation reads. Wᵀ is transposed once (kept with the exact operator's copies of the same
+ * array); the rows of G are split by work between the calling thread and the split helper.
  */
 export function exactGramLower(rows: number, cols: number, data: Float32Array | Float64Array, reserveAfter = 0): Float64Array {
   assertDataLength(rows, cols, data.length, 'exact Gram matrix');
@@ -437,7 +351,7 @@ export function exactGramLower(rows: number, cols: number, data: Float32Array | 
   const entry = compactEntry(data, rows, cols);
   const W = entry.W;
   if (W instanceof Float32Array) {
-    // WebAssembly SIMD where the host and the shape allow (wasm-gram.ts); its Wᵀ, written into
+    // WebAssembly SIMD where the host and the shape allow (wasm-kernels.ts); its Wᵀ, written into
     // the wasm memory, then serves as the operator's transposed copy.
     const previous = entry.Wt;
     const wasm = wasmGramLower(rows, cols, (Wt) => (previous ? Wt.set(previous) : transposeInto(Wt, W, rows, cols)), takeWasm, reserveAfter);
@@ -447,18 +361,8 @@ export function exactGramLower(rows: number, cols: number, data: Float32Array | 
       return wasm.G;
     }
   }
+  // Other shapes and hosts: the row-dot kernel on Wᵀ, lower triangle only (split by work when large).
   entry.Wt ??= transposeStore(entry.W, rows, cols);
   const Wt = entry.Wt;
-  const G = new Float64Array(new SharedArrayBuffer(n * n * 8));
-  const split = Math.min(n, 4 * Math.round((n * Math.sqrt(GRAM_OWN_SHARE)) / 4));
-  const big = rows * n * n >= 2 * SPLIT_MIN_WORK && split < n;
-  runSplit(
-    'exact.gramLower',
-    big ? [G, Wt, n, rows, split, n] : undefined,
-    () => gramLowerRows(G, Wt, n, rows, 0, big ? split : n),
-    () => {
-      if (big) gramLowerRows(G, Wt, n, rows, split, n);
-    },
-  );
-  return G;
+  return rowDotProduct(Wt, n, rows, Wt instanceof Float64Array ? Wt : Float64Array.from(Wt), n, true);
 }

@@ -140,18 +140,18 @@ const PROJECTOR_FORMAT = 'awb-range-projector-1';
 
 /**
  * A folder of safetensors files: `<key>.safetensors` (F64 basis vectors) and, for tall bases,
- * `<key>.range.safetensors` (the range projector's F32 inverse factor); a memory layer sits in front.
+ * `<key>.range.safetensors` (the range projector's F32 inverse factor); a memory layer sits in front
+ * of the bases.
  */
 export function diskBasisCache(dir: string): BasisCache {
   const memory = new Map<string, BaseBasis>();
-  const projectors = new Map<string, RangeProjectorState>();
   const stem = (key: string): string => join(dir, key.replace(/[^A-Za-z0-9_.-]/g, '_'));
   const fileFor = (key: string): string => `${stem(key)}.safetensors`;
   const projectorFileFor = (key: string): string => `${stem(key)}.range.safetensors`;
   return {
+    // Projectors are not kept in memory here (34 MB per 4096-column tensor, one per tall module of a
+    // model): reading one back costs tens of milliseconds.
     async getProjector(key) {
-      const hit = projectors.get(key);
-      if (hit) return hit;
       let bytes: Uint8Array;
       try {
         bytes = await readFile(projectorFileFor(key));
@@ -175,15 +175,12 @@ export function diskBasisCache(dir: string): BasisCache {
           sigmaMinLower > 0 &&
           normF > 0;
         if (!valid) return undefined;
-        const state: RangeProjectorState = { rows, cols, sigmaMinLower, normF, inverseFactor };
-        projectors.set(key, state);
-        return state;
+        return { rows, cols, sigmaMinLower, normF, inverseFactor };
       } catch {
         return undefined; // a damaged entry is recomputed and overwritten
       }
     },
     async putProjector(key, state) {
-      projectors.set(key, state);
       await mkdir(dir, { recursive: true });
       const bytes = serializeSafetensors([floatTensor('inverse_factor', 'F32', [state.inverseFactor.length], state.inverseFactor)], {
         format: PROJECTOR_FORMAT,

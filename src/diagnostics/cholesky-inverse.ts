@@ -5,7 +5,7 @@
 // same bits with or without the helper. When the Gram matrix lives in a wasm memory (the WebAssembly
 // Gram, n a multiple of 4), both run the WebAssembly SIMD kernels of src/compute/wasm/exact-kernels.wat
 // on it (the inverse in the room reserved after it); otherwise the JS kernels below.
-import { defineSplitKernel, runSplit } from '../compute/split-helper.ts';
+import { defineSplitKernel, isShared, runSplit } from '../compute/split-helper.ts';
 import { SPLIT_MIN_WORK } from '../compute/exact-dense-operator.ts';
 import { choleskyPanelWasmRows, exactKernelsModule, inverseColumnsWasm, memoryOf } from '../compute/wasm-kernels.ts';
 
@@ -112,19 +112,21 @@ defineSplitKernel('cholesky.panel', `(${choleskyPanelRows.toString()})`);
 defineSplitKernel('cholesky.inverse', `(${inverseFactorColumns.toString()})`);
 
 /**
- * In place: the lower triangle of `L` (an n×n Gram matrix G in shared memory; entries above the
- * diagonal are unspecified) becomes its Cholesky factor. False when a pivot falls to
+ * In place: the lower triangle of `L` (an n×n Gram matrix G, split over two threads when it is in
+ * shared memory; entries above the diagonal are unspecified) becomes its Cholesky factor. False when a pivot falls to
  * ≤ n·ε·trace(G) (G numerically singular): the caller must not use L then.
  */
 export function choleskyInPlace(L: Float64Array, n: number, trace: number): boolean {
   const pivotFloor = n * EPS * trace;
   const wasm = wasmFor(L, n, 0);
+  // The helper updates L in place: only an L in shared memory can be handed to it.
+  const shareable = isShared(L);
   for (let j = 0; j < n; j += 4) {
     const w = Math.min(4, n - j);
     const rows = n - j;
     const work = rows * j * w;
     const split = j + 4 * Math.ceil(rows / 8);
-    const big = work >= SPLIT_MIN_WORK && split < n;
+    const big = shareable && work >= SPLIT_MIN_WORK && split < n;
     if (wasm) {
       const { memory, module } = wasm;
       const l = L.byteOffset;
@@ -197,9 +199,10 @@ export function inverseFactorTranspose(L: Float64Array, n: number): Float64Array
     return X;
   }
   const X = new Float64Array(new SharedArrayBuffer(n * n * 8));
-  // Column c costs ≈ (n − c)²/2: the first n·(1 − 2^(−1/3)) columns are half the work.
+  // Column c costs ≈ (n − c)²/2: the first n·(1 − 2^(−1/3)) columns are half the work. (An L not in
+  // shared memory would be copied to the helper: it stays on this thread.)
   const split = Math.min(n, 4 * Math.round((n * (1 - 2 ** (-1 / 3))) / 4));
-  const big = (n * n * n) / 6 >= 2 * SPLIT_MIN_WORK && split > 0 && split < n;
+  const big = isShared(L) && (n * n * n) / 6 >= 2 * SPLIT_MIN_WORK && split > 0 && split < n;
   runSplit(
     'cholesky.inverse',
     big ? [X, L, n, split, n] : undefined,

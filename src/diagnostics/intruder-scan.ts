@@ -107,10 +107,8 @@ export async function scanModuleIntruders(W0: Mat, B: Mat, A: Mat, scale: number
     exact !== undefined && options.iterations !== 'backend' && !backend.description.isGpu && exactOperatorAccelerated(W0.rows, W0.cols, W0.data);
   const fast = iterateExact ? undefined : createDenseOperator(backend, W0.rows, W0.cols, W0.data);
   try {
-    const products: BaseProducts =
-      iterateExact && exact
-        ? { fast: exact, epsilon: 2 ** -53, exact, blocked: true }
-        : { fast: fast!, epsilon: backend.epsilon, exact: exact ?? fast!, blocked: f32Backend };
+    const iterations = fast ?? exact!;
+    const products: BaseProducts = { fast: iterations, epsilon: fast ? backend.epsilon : 2 ** -53, exact: exact ?? iterations, blocked: f32Backend };
     return await scan(W0, B, A, scale, options, products);
   } finally {
     fast?.dispose();
@@ -125,8 +123,8 @@ async function scan(W0: Mat, B: Mat, A: Mat, scale: number, options: IntruderSca
   const delta = lowRankOperator(B, A, scale);
   const tunedFast = sumOperator(products.fast, delta);
   const tunedExact = products.exact === products.fast ? tunedFast : sumOperator(products.exact, delta);
-  // On an f32 backend the products are GEMMs on the backend: blocks of vectors cost little more
-  // than one (block-top-singular.ts); the f64 oracle keeps single-vector Lanczos.
+  // Block products (an f32 backend's GEMMs, or the f64 SIMD kernels) cost little more per block
+  // than per vector: block Krylov (block-top-singular.ts); the f64 TS oracle keeps single-vector Lanczos.
   const solver = products.blocked ? blockTopSingular : topSingular;
   let tuned = await solver(tunedFast, k, {
     seed: options.seed,

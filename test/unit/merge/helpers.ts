@@ -3,7 +3,7 @@ import type { Adapter, LoraModule } from '../../../src/adapter/types.ts';
 import { fromRows, matmul, toRows, zeros, type Mat } from '../../../src/tensor/matrix.ts';
 import { createRng } from '../../../src/util/rng.ts';
 import { sha256Bytes } from '../../../src/util/hash.ts';
-import type { ModuleContext, ModuleInput } from '../../../src/merge/method-types.ts';
+import type { ModuleContext, ModuleInput, ModuleResult } from '../../../src/merge/method-types.ts';
 import type { ParamValues } from '../../../src/merge/param-schema.ts';
 import { resolveParams } from '../../../src/merge/param-schema.ts';
 import { getMergeMethod } from '../../../src/merge/registry.ts';
@@ -88,8 +88,8 @@ export function moduleInput(index: number, B: Mat, A: Mat, options: { weight?: n
   };
 }
 
-/** Runs one registry method on one module with its params resolved. */
-export async function runMethod(method: string, inputs: readonly ModuleInput[], params: Record<string, unknown> = {}, seed = 42): Promise<{ B: Mat; A: Mat; details: Record<string, unknown> }> {
+/** Runs one registry method on one module with its params resolved; the method's whole result. */
+export async function runMethodResult(method: string, inputs: readonly ModuleInput[], params: Record<string, unknown> = {}, seed = 42): Promise<ModuleResult> {
   const d = getMergeMethod(method);
   const resolved: ParamValues = resolveParams(method, d.params, params);
   const ctx: ModuleContext = {
@@ -101,7 +101,12 @@ export async function runMethod(method: string, inputs: readonly ModuleInput[], 
     params: resolved,
     seed,
   };
-  const r = await d.run(ctx);
+  return d.run(ctx);
+}
+
+/** Runs one registry method on one module with its params resolved. */
+export async function runMethod(method: string, inputs: readonly ModuleInput[], params: Record<string, unknown> = {}, seed = 42): Promise<{ B: Mat; A: Mat; details: Record<string, unknown> }> {
+  const r = await runMethodResult(method, inputs, params, seed);
   return { B: r.B, A: r.A, details: { ...(r.details ?? {}) } };
 }
 

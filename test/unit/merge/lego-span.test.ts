@@ -5,10 +5,8 @@
 // variant and every unit feature; a span whose Gram is invertible (c ≤ m, n) and one that is not.
 // Tolerance: 1e-9 relative to the largest entry compared (the two routes differ only in rounding).
 import { describe, expect, it } from 'vitest';
-import { moduleInput, randomMat } from './helpers.ts';
-import { getMergeMethod } from '../../../src/merge/registry.ts';
-import { resolveParams } from '../../../src/merge/param-schema.ts';
-import type { ModuleContext, ModuleInput, ModuleResult } from '../../../src/merge/method-types.ts';
+import { moduleInput, randomMat, runMethodResult } from './helpers.ts';
+import type { ModuleInput, ModuleResult } from '../../../src/merge/method-types.ts';
 import { kmeans } from '../../../src/linalg/kmeans.ts';
 import { deriveSeed } from '../../../src/merge/methods/shared.ts';
 import type { Mat } from '../../../src/tensor/matrix.ts';
@@ -111,18 +109,8 @@ function explicitLego(inputs: readonly ModuleInput[], params: Record<string, unk
   return { B, A, assignment, clusterSizes: live.map((j) => km.clusterSizes[j]!), inertia: km.inertia };
 }
 
-async function runLego(inputs: readonly ModuleInput[], params: Record<string, unknown>, seed: number): Promise<ModuleResult> {
-  const method = getMergeMethod('lego');
-  const ctx: ModuleContext = {
-    module: 'test.module',
-    outFeatures: inputs[0]!.B.rows,
-    inFeatures: inputs[0]!.A.cols,
-    inputs,
-    inputCount: inputs.length,
-    params: resolveParams('lego', method.params, params),
-    seed,
-  };
-  return method.run(ctx);
+function runLego(inputs: readonly ModuleInput[], params: Record<string, unknown>, seed: number): Promise<ModuleResult> {
+  return runMethodResult('lego', inputs, params, seed);
 }
 
 /** Inputs with ranks 3, 5, 2, negative weight and scale, and one zero unit (b = 0). */
